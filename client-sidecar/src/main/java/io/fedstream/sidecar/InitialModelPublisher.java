@@ -1,0 +1,49 @@
+package io.fedstream.sidecar;
+
+import io.fedstream.avro.ModelManifest;
+import io.fedstream.chunk.ChunkLayout;
+import io.fedstream.chunk.ModelChunker;
+import io.fedstream.protocol.Topics;
+import io.fedstream.protocol.serde.WireCodec;
+import io.fedstream.train.LocalModel;
+import java.nio.charset.StandardCharsets;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Publishes a federation's initial global model (version 0) to its models topic: every chunk and the manifest
+ * in one transaction, so the job never sees half an initial model. The model is built from a seed, so every
+ * party can rebuild the same initial weights.
+ */
+public final class InitialModelPublisher {
+    private InitialModelPublisher() {}
+
+    public static ModelManifest publish(String bootstrapServers, Topics topics, LocalModel model) {
+        return publish(bootstrapServers, topics, model, ChunkLayout.DEFAULT_CHUNK_FLOATS);
+    }
+
+    public static ModelManifest publish(String bootstrapServers, Topics topics, LocalModel model, int chunkFloats) {
+        ModelChunker chunker = new ModelChunker(topics.federation(), 0, model.spec(), model.getParameters(), chunkFloats);
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "fedstream-" + topics.federation() + "-initial-model");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        WireCodec codec = WireCodec.get();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            for (int i = 0; i < chunker.layout().chunkCount(); i++) {
+                producer.send(new ProducerRecord<>(topics.models(), String.valueOf(i).getBytes(StandardCharsets.UTF_8),
+                        codec.encode(chunker.chunk(i))));
+            }
+            ModelManifest manifest = chunker.manifest(-1, System.currentTimeMillis());
+            producer.send(new ProducerRecord<>(topics.models(), "manifest".getBytes(StandardCharsets.UTF_8), codec.encode(manifest)));
+            producer.commitTransaction();
+            return manifest;
+        }
+    }
+}

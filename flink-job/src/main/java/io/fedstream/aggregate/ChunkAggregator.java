@@ -1,0 +1,245 @@
+package io.fedstream.aggregate;
+
+import io.fedstream.avro.ChunkAggregated;
+import io.fedstream.avro.ModelChunk;
+import io.fedstream.avro.Participant;
+import io.fedstream.avro.RoundDecision;
+import io.fedstream.avro.UpdateChunk;
+import io.fedstream.chunk.Digests;
+import io.fedstream.chunk.Floats;
+import io.fedstream.protocol.Topics;
+import io.fedstream.protocol.serde.WireCodec;
+import io.fedstream.protocol.serde.WireFormatException;
+import io.fedstream.validate.RejectReason;
+import io.fedstream.validate.Rejects;
+import io.fedstream.wire.Routed;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Aggregates one chunk of one round (the key). Update chunks of selected clients are summed as they stream in,
+ * so memory is one base chunk and one running sum whatever the number of clients. When the coordinator's
+ * decision arrives and exactly its participants have been summed, the new global chunk is written to the
+ * models topic and to the next round's clients, and its digest is reported on the control topic.
+ */
+public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput, Routed> {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(ChunkAggregator.class);
+
+    private final String federation;
+    private final AggregationRule rule;
+    private final Duration stateTtl;
+    private transient Topics topics;
+    private transient ValueState<ChunkState> state;
+    private transient Counter rejected;
+    private transient Counter finished;
+
+    public ChunkAggregator(String federation, AggregationRule rule, Duration stateTtl) {
+        this.federation = federation;
+        this.rule = rule;
+        this.stateTtl = stateTtl;
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        topics = new Topics(federation);
+        ValueStateDescriptor<ChunkState> d = new ValueStateDescriptor<>("chunk", TypeInformation.of(ChunkState.class));
+        // A round that never completes (its federation abandoned) must not keep its chunks forever.
+        d.enableTimeToLive(StateTtlConfig.newBuilder(stateTtl)
+                .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
+                .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                .build());
+        state = getRuntimeContext().getState(d);
+        rejected = getRuntimeContext().getMetricGroup().counter("updatesRejected");
+        finished = getRuntimeContext().getMetricGroup().counter("chunksAggregated");
+    }
+
+    @Override
+    public void processElement(ChunkInput in, Context ctx, Collector<Routed> out) throws Exception {
+        ChunkState s = state.value();
+        if (s == null) {
+            s = new ChunkState();
+        }
+        switch (in.kind) {
+            case ChunkInput.BASE -> onBase(s, in, out);
+            case ChunkInput.PLAN -> onPlan(s, in, out);
+            case ChunkInput.UPDATE -> onUpdate(s, in, out);
+            case ChunkInput.DECISION -> s.decision = in.decision;
+            case ChunkInput.DISTRIBUTE -> onDistribute(s, in, out);
+            default -> throw new IllegalStateException("unknown chunk input kind " + in.kind);
+        }
+        tryFinish(s, in, out);
+        state.update(s);
+    }
+
+    private void onBase(ChunkState s, ChunkInput in, Collector<Routed> out) {
+        if (s.base != null) {
+            return;
+        }
+        s.base = in.data;
+        s.baseOffset = in.offset;
+        s.specFingerprint = in.specFingerprint;
+        s.totalFloats = in.totalFloats;
+        if (s.distributeTo.length > 0) {
+            send(s, s.base, in.round, in.chunk, in.chunkCount, s.distributeTo, false, out);
+            s.distributeTo = new String[0];
+        }
+    }
+
+    private void onDistribute(ChunkState s, ChunkInput in, Collector<Routed> out) {
+        if (s.base != null) {
+            send(s, s.base, in.round, in.chunk, in.chunkCount, in.clients, false, out);
+        } else {
+            s.distributeTo = in.clients;
+        }
+    }
+
+    private void onPlan(ChunkState s, ChunkInput in, Collector<Routed> out) {
+        if (s.selected != null) {
+            return;
+        }
+        s.selected = in.clients.clone();
+        Arrays.sort(s.selected);
+        ChunkInput[] early = s.early;
+        s.early = new ChunkInput[0];
+        for (ChunkInput u : early) {
+            onUpdate(s, u, out);
+        }
+    }
+
+    private void onUpdate(ChunkState s, ChunkInput in, Collector<Routed> out) {
+        if (s.done) {
+            reject(in, RejectReason.LATE_UPDATE, "round " + in.round + " chunk " + in.chunk + " is already aggregated", out);
+            return;
+        }
+        if (s.selected == null) {
+            s.early = Arrays.copyOf(s.early, s.early.length + 1);
+            s.early[s.early.length - 1] = in;
+            return;
+        }
+        if (Arrays.binarySearch(s.selected, in.clientId) < 0) {
+            reject(in, RejectReason.NOT_SELECTED, "client " + in.clientId + " is not selected for round " + in.round, out);
+            return;
+        }
+        int at = Arrays.binarySearch(s.contributors, in.clientId);
+        if (at >= 0) {
+            LOG.debug("duplicate update chunk {}/{} of {} ignored", in.round, in.chunk, in.clientId);
+            return;
+        }
+        int expected = s.sum != null ? s.sum.length() : s.base != null ? s.base.length : in.data.length;
+        if (in.data.length != expected) {
+            reject(in, RejectReason.WRONG_LENGTH, "chunk " + in.chunk + " has " + in.data.length + " values, expected " + expected, out);
+            return;
+        }
+        if (s.sum == null) {
+            s.sum = new WeightedSum(in.data.length);
+        }
+        s.sum.add(in.data, in.sampleCount);
+        int pos = -at - 1;
+        s.contributors = insert(s.contributors, pos, in.clientId);
+        long[] samples = new long[s.contributorSamples.length + 1];
+        System.arraycopy(s.contributorSamples, 0, samples, 0, pos);
+        samples[pos] = in.sampleCount;
+        System.arraycopy(s.contributorSamples, pos, samples, pos + 1, s.contributorSamples.length - pos);
+        s.contributorSamples = samples;
+    }
+
+    private static String[] insert(String[] a, int pos, String v) {
+        String[] out = new String[a.length + 1];
+        System.arraycopy(a, 0, out, 0, pos);
+        out[pos] = v;
+        System.arraycopy(a, pos, out, pos + 1, a.length - pos);
+        return out;
+    }
+
+    private void tryFinish(ChunkState s, ChunkInput in, Collector<Routed> out) throws WireFormatException {
+        if (s.done || s.decision == null || s.base == null) {
+            return;
+        }
+        RoundDecision d = WireCodec.get().decode(s.decision, RoundDecision.class);
+        Map<String, Long> decided = new HashMap<>();
+        for (Participant p : d.getParticipants()) {
+            decided.put(p.getClientId(), p.getSampleCount());
+        }
+        for (String client : decided.keySet()) {
+            if (Arrays.binarySearch(s.contributors, client) < 0) {
+                return;
+            }
+        }
+        if (s.contributors.length != decided.size()) {
+            LOG.warn("round {} chunk {} holds updates of clients outside the decision {}; waiting",
+                    d.getRound(), in.chunk, decided.keySet());
+            return;
+        }
+        for (int i = 0; i < s.contributors.length; i++) {
+            if (decided.get(s.contributors[i]) != s.contributorSamples[i]) {
+                LOG.warn("round {} chunk {}: client {} sent chunks weighted {} but committed {}; its chunk weight is used",
+                        d.getRound(), in.chunk, s.contributors[i], s.contributorSamples[i], decided.get(s.contributors[i]));
+            }
+        }
+        float[] next = rule.apply(s.base, s.sum, s.sum.totalWeight);
+        int chunk = in.chunk;
+        String digest = send(s, next, d.getRound() + 1, chunk, d.getChunkCount(),
+                d.getNextRecipients().toArray(new String[0]), true, out);
+        ChunkAggregated done = ChunkAggregated.newBuilder()
+                .setFederation(federation).setRound(d.getRound()).setVersion(d.getRound() + 1)
+                .setChunkIndex(chunk).setChunkCount(d.getChunkCount()).setChunkDigest(digest)
+                .setContributors(s.contributors.length).setFinishedAtMs(System.currentTimeMillis())
+                .build();
+        out.collect(Routed.of(topics.control(), federation, WireCodec.get().encode(done)));
+        finished.inc();
+        // Keep only the marker, so late chunks are recognised while the big arrays are freed.
+        s.base = null;
+        s.sum = null;
+        s.early = new ChunkInput[0];
+        s.decision = null;
+        s.selected = new String[0];
+        s.done = true;
+    }
+
+    /** Encodes a model chunk once and writes it to the chosen topics; returns its digest. */
+    private String send(ChunkState s, float[] values, int version, int chunk, int chunkCount, String[] recipients,
+                        boolean toModels, Collector<Routed> out) {
+        byte[] data = Floats.toBytes(values, 0, values.length);
+        String digest = Digests.sha256Hex(data);
+        ModelChunk mc = ModelChunk.newBuilder()
+                .setFederation(federation).setVersion(version).setChunkIndex(chunk).setChunkCount(chunkCount)
+                .setOffset(s.baseOffset).setTotalFloats(s.totalFloats)
+                .setSpecFingerprint(s.specFingerprint).setData(ByteBuffer.wrap(data)).setChunkDigest(digest)
+                .build();
+        byte[] encoded = WireCodec.get().encode(mc);
+        if (toModels) {
+            out.collect(Routed.of(topics.models(), String.valueOf(chunk), encoded));
+        }
+        for (String client : recipients) {
+            out.collect(Routed.of(topics.clientModel(client), client, encoded));
+        }
+        return digest;
+    }
+
+    private void reject(ChunkInput in, RejectReason reason, String detail, Collector<Routed> out) {
+        rejected.inc();
+        LOG.debug("rejected {} from {}/{}@{}: {}", reason, in.sourceTopic, in.sourcePartition, in.sourceOffset, detail);
+        UpdateChunk original = UpdateChunk.newBuilder()
+                .setFederation(federation).setRound(in.round).setClientId(in.clientId).setChunkIndex(in.chunk)
+                .setChunkCount(in.chunkCount).setOffset(in.offset).setSampleCount(in.sampleCount)
+                .setBaseModelDigest(in.baseModelDigest)
+                .setData(ByteBuffer.wrap(Floats.toBytes(in.data, 0, in.data.length))).setChunkDigest(in.digest)
+                .build();
+        out.collect(Rejects.deadLetter(topics, reason, detail, in.sourceTopic, in.sourcePartition, in.sourceOffset,
+                in.clientId, in.round, WireCodec.get().encode(original)));
+    }
+}

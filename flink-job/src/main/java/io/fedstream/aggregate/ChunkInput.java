@@ -1,0 +1,45 @@
+package io.fedstream.aggregate;
+
+/**
+ * Everything a chunk aggregator receives, keyed by (round, chunk): the base model chunk of that round, client
+ * update chunks, and the coordinator's plan, decision and distribution orders fanned out to every chunk.
+ */
+public class ChunkInput {
+    public static final int BASE = 0;
+    public static final int UPDATE = 1;
+    public static final int PLAN = 2;
+    public static final int DECISION = 3;
+    public static final int DISTRIBUTE = 4;
+
+    public int kind;
+    public int round;
+    public int chunk;
+    public int chunkCount;
+    public long offset;
+    public long totalFloats;
+    public String specFingerprint;
+    public String clientId;
+    public long sampleCount;
+    public String baseModelDigest;
+    public float[] data;
+    public String digest;
+    /** PLAN: selected clients; DISTRIBUTE: recipients. */
+    public String[] clients;
+    /** DECISION: the encoded RoundDecision. */
+    public byte[] decision;
+    /** Where an UPDATE or BASE record came from, for rejection records. */
+    public String sourceTopic;
+    public int sourcePartition;
+    public long sourceOffset;
+
+    public ChunkInput() {}
+
+    /** Round in the high 32 bits, chunk in the low: one key per (round, chunk). */
+    public static long key(int round, int chunk) {
+        return ((long) round << 32) | (chunk & 0xffffffffL);
+    }
+
+    public long key() {
+        return key(round, chunk);
+    }
+}

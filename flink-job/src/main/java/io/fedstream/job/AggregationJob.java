@@ -1,0 +1,160 @@
+package io.fedstream.job;
+
+import io.fedstream.aggregate.ChunkAggregator;
+import io.fedstream.aggregate.ChunkInput;
+import io.fedstream.aggregate.FedAvg;
+import io.fedstream.protocol.Topics;
+import io.fedstream.round.CoordinatorFunction;
+import io.fedstream.round.RoundEvent;
+import io.fedstream.validate.Router;
+import io.fedstream.wire.Routed;
+import io.fedstream.wire.RoutedSerializer;
+import io.fedstream.wire.WireRecord;
+import io.fedstream.wire.WireRecordDeserializer;
+import java.util.Arrays;
+import java.util.Properties;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * The fedstream aggregation job.
+ *
+ * <pre>
+ * kafka (checkin, control, models, client.*.updates)
+ *   -> router --(bad records)--> dead-letter topic
+ *        |-- protocol records --> keyBy(federation) -> round coordinator --> plans, decisions, manifests, summaries
+ *        |                                                  | orders per chunk
+ *        '-- chunk data ------------------------------------+-> keyBy(round, chunk) -> chunk aggregator
+ *                                                                  --> models topic + next clients' model topics
+ * </pre>
+ *
+ * The loop from the aggregators back to the coordinator (a chunk is done) and from one round's output to the
+ * next round's base model runs through Kafka, so every step of a federation is a record that can be replayed.
+ */
+public final class AggregationJob {
+    private AggregationJob() {}
+
+    public static void main(String[] args) throws Exception {
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.println(JobSettings.help());
+            return;
+        }
+        JobSettings settings;
+        try {
+            settings = JobSettings.fromArgs(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            System.err.println();
+            System.err.println(JobSettings.help());
+            System.exit(2);
+            return;
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        build(env, settings);
+        env.execute(jobName(settings));
+    }
+
+    public static String jobName(JobSettings settings) {
+        return "fedstream-" + settings.federation();
+    }
+
+    /** Adds the job's pipeline to {@code env}. */
+    public static void build(StreamExecutionEnvironment env, JobSettings settings) {
+        Topics topics = settings.topics();
+        env.setParallelism(settings.parallelism());
+        env.enableCheckpointing(settings.checkpointInterval().toMillis(),
+                settings.delivery() == JobSettings.Delivery.EXACTLY_ONCE ? CheckpointingMode.EXACTLY_ONCE : CheckpointingMode.AT_LEAST_ONCE);
+        if (!settings.checkpointDir().isEmpty()) {
+            Configuration c = new Configuration();
+            c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+            c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, settings.checkpointDir());
+            env.configure(c);
+        }
+
+        KafkaSource<WireRecord> source = KafkaSource.<WireRecord>builder()
+                .setBootstrapServers(settings.bootstrapServers())
+                .setTopicPattern(topics.jobInputPattern())
+                .setGroupId(settings.groupId())
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+                .setDeserializer(new WireRecordDeserializer())
+                // New clients bring new updates topics; find them quickly.
+                .setProperty("partition.discovery.interval.ms", "1000")
+                // Half-sent updates (aborted or open transactions) are never read.
+                .setProperty("isolation.level", "read_committed")
+                .build();
+
+        DataStream<WireRecord> input = env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka-input")
+                .uid("kafka-input");
+
+        SingleOutputStreamOperator<RoundEvent> routed = input.process(new Router(settings.federation()))
+                .name("validate-and-route").uid("router");
+
+        SingleOutputStreamOperator<Routed> coordinator = routed
+                .keyBy(new FederationKey(settings.federation()))
+                .process(new CoordinatorFunction(settings))
+                .name("round-coordinator").uid("round-coordinator")
+                .setParallelism(1);
+
+        DataStream<ChunkInput> chunkInputs = routed.getSideOutput(Router.CHUNKS)
+                .union(coordinator.getSideOutput(CoordinatorFunction.CHUNK_ORDERS));
+
+        SingleOutputStreamOperator<Routed> aggregated = chunkInputs
+                .keyBy(new RoundChunkKey())
+                .process(new ChunkAggregator(settings.federation(), new FedAvg(), settings.stateTtl()))
+                .name("chunk-aggregator").uid("chunk-aggregator");
+
+        DataStream<Routed> output = coordinator.union(aggregated, routed.getSideOutput(Router.REJECTS));
+        output.sinkTo(sink(settings)).name("kafka-output").uid("kafka-output");
+    }
+
+    private static KafkaSink<Routed> sink(JobSettings settings) {
+        Properties producer = new Properties();
+        producer.setProperty("linger.ms", "1");
+        producer.setProperty("batch.size", String.valueOf(1024 * 1024));
+        // Must not exceed the broker's transaction.max.timeout.ms (15 minutes by default).
+        producer.setProperty("transaction.timeout.ms", "600000");
+        boolean exactlyOnce = settings.delivery() == JobSettings.Delivery.EXACTLY_ONCE;
+        return KafkaSink.<Routed>builder()
+                .setBootstrapServers(settings.bootstrapServers())
+                .setRecordSerializer(new RoutedSerializer())
+                .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
+                .setTransactionalIdPrefix("fedstream-" + settings.federation() + "-job")
+                .setKafkaProducerConfig(producer)
+                .build();
+    }
+
+    /** Every protocol record of the job's federation goes to the one coordinator. */
+    static final class FederationKey implements KeySelector<RoundEvent, String> {
+        private static final long serialVersionUID = 1L;
+        private final String federation;
+
+        FederationKey(String federation) {
+            this.federation = federation;
+        }
+
+        @Override
+        public String getKey(RoundEvent value) {
+            return federation;
+        }
+    }
+
+    static final class RoundChunkKey implements KeySelector<ChunkInput, Long> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Long getKey(ChunkInput value) {
+            return value.key();
+        }
+    }
+}
