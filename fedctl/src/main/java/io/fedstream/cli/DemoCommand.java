@@ -61,7 +61,6 @@ final class DemoCommand implements Command {
     @Override
     public int run(String[] args) throws Exception {
         Map<String, String> v = PARSER.parse(args);
-        Path workDir = v.get("work-dir").isEmpty() ? Files.createTempDirectory("fedstream-demo-") : Path.of(v.get("work-dir"));
         Path dataRoot = v.get("data-dir").isEmpty() ? DatasetLoader.defaultDataRoot() : Path.of(v.get("data-dir"));
         ModelKind model;
         try {
@@ -73,7 +72,7 @@ final class DemoCommand implements Command {
         int clients = FlagParser.intValue(v, "clients");
         Double minAccuracy = v.get("min-accuracy").isEmpty() ? null : FlagParser.doubleValue(v, "min-accuracy");
         LocalFederation.Options.Builder options = LocalFederation.options()
-                .dataset(v.get("dataset")).dataRoot(dataRoot).workDir(workDir)
+                .dataset(v.get("dataset")).dataRoot(dataRoot)
                 .clients(clients).alpha(FlagParser.doubleValue(v, "alpha"))
                 .testFraction(FlagParser.doubleValue(v, "test-fraction"))
                 .seed(FlagParser.longValue(v, "seed")).model(model).rounds(rounds)
@@ -85,8 +84,10 @@ final class DemoCommand implements Command {
         if (rounds < 1) {
             throw new IllegalArgumentException("--rounds must be at least 1, got " + rounds);
         }
-        // Fail on bad values before starting anything.
-        options.bootstrapServers("127.0.0.1:0").build();
+        // Fail on bad values before creating or starting anything.
+        options.bootstrapServers("127.0.0.1:0").workDir(Path.of(".")).build();
+        Path workDir = v.get("work-dir").isEmpty() ? Files.createTempDirectory("fedstream-demo-") : Path.of(v.get("work-dir"));
+        options.workDir(workDir);
 
         System.out.printf("fedstream demo: %s over %d silos (alpha %s), model %s, %d rounds; work dir %s%n",
                 v.get("dataset"), clients, v.get("alpha"), model.id(), rounds, workDir);

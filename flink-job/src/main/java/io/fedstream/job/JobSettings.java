@@ -212,10 +212,6 @@ public final class JobSettings implements Serializable {
             positive("local-epochs", localEpochs);
             positive("batch-size", batchSize);
             positive("parallelism", parallelism);
-            if (clientsPerRound < minClients) {
-                throw new IllegalArgumentException("--clients-per-round (" + clientsPerRound + ") is below --min-clients ("
-                        + minClients + "): a round could never select enough clients; raise --clients-per-round or lower --min-clients");
-            }
             if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
                 throw new IllegalArgumentException("--learning-rate must be a positive number, got " + learningRate);
             }

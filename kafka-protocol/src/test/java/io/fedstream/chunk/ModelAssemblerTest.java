@@ -123,12 +123,15 @@ class ModelAssemblerTest {
         assertEquals(ChunkVerdict.DUPLICATE, a.offer(again));
         assertFalse(ChunkVerdict.DUPLICATE.isError());
         assertEquals(ChunkVerdict.ACCEPTED, a.offer(chunks.get(2)));
-        assertEquals(ChunkVerdict.DUPLICATE, a.offer(chunks.get(2)));
         // Four offers accepted-or-duplicate of a four-chunk model, yet chunk 3 never came.
         assertFalse(a.isComplete(), "a duplicate was counted as a new chunk");
         assertEquals(List.of(3), a.missing());
+        assertEquals(ChunkVerdict.DUPLICATE, a.offer(chunks.get(2)));
         assertEquals(ChunkVerdict.ACCEPTED, a.offer(chunks.get(3)));
+        assertTrue(a.isComplete());
+        // Duplicates after completion change nothing either.
         assertEquals(ChunkVerdict.DUPLICATE, a.offer(chunks.get(0)));
+        assertTrue(a.isComplete());
         assertBitExact(model, a.assemble(digest));
     }
 
