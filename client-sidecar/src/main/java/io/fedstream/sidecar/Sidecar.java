@@ -103,7 +103,7 @@ public final class Sidecar implements Runnable, AutoCloseable {
             while (!stopped && finish == null) {
                 long now = System.currentTimeMillis();
                 if (now >= nextSignal) {
-                    signal(now);
+                    retrying(() -> signal(now));
                     nextSignal = now + (planSeen ? settings.heartbeatInterval() : settings.checkinInterval()).toMillis();
                 }
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -152,7 +152,8 @@ public final class Sidecar implements Runnable, AutoCloseable {
         }
         if (record instanceof RoundPlan plan) {
             planSeen = true;
-            if (plan.getRound() > lastHandledRound && plan.getSelectedClients().contains(settings.clientId())) {
+            boolean newer = !pending.containsKey(plan.getRound()) || pending.get(plan.getRound()).getAttempt() < plan.getAttempt();
+            if (plan.getRound() > lastHandledRound && plan.getSelectedClients().contains(settings.clientId()) && newer) {
                 pending.put(plan.getRound(), plan);
             }
         } else if (record instanceof ModelChunk chunk) {
@@ -168,8 +169,20 @@ public final class Sidecar implements Runnable, AutoCloseable {
     }
 
     private void handleReadyPlans() {
+        // Only the newest plan matters: an older one was replaced by a re-plan or closed while this sidecar was away.
+        while (pending.size() > 1) {
+            pending.remove(pending.keySet().iterator().next());
+        }
         while (!pending.isEmpty()) {
             RoundPlan plan = pending.values().iterator().next();
+            if (System.currentTimeMillis() > plan.getDeadlineMs() && !plan.getEvaluateOnly()) {
+                LOG.info("[{}] {} skips round {}: its deadline passed before the model arrived", settings.federation(),
+                        settings.clientId(), plan.getRound());
+                pending.remove(plan.getRound());
+                lastHandledRound = plan.getRound();
+                retrying(() -> consumer.commitSync());
+                continue;
+            }
             ModelAssembler a = assemblers.get(plan.getBaseModelVersion());
             if (a == null || !a.isComplete()) {
                 return;
@@ -184,10 +197,10 @@ public final class Sidecar implements Runnable, AutoCloseable {
                 assemblers.remove(plan.getBaseModelVersion());
                 continue;
             }
-            handle(plan, base);
+            retrying(() -> handle(plan, base));
             lastHandledRound = plan.getRound();
             assemblers.keySet().removeIf(v -> v <= plan.getBaseModelVersion());
-            consumer.commitSync();
+            retrying(() -> consumer.commitSync());
         }
     }
 
@@ -221,6 +234,39 @@ public final class Sidecar implements Runnable, AutoCloseable {
         roundsTrained++;
         LOG.info("[{}] {} round {}: eval accuracy {} before training, train loss {}", settings.federation(),
                 settings.clientId(), plan.getRound(), String.format("%.4f", eval.accuracy()), String.format("%.4f", trained.loss()));
+    }
+
+    /**
+     * Runs a step that talks to Kafka, retrying while the cluster is unreachable (a broker restart, a leader
+     * election). Sending an update again is safe: a transaction either committed whole or not at all, and the job
+     * counts a client's update for a round once. A fenced producer (another instance took over) is final.
+     */
+    private void retrying(Runnable step) {
+        long delay = 200;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                step.run();
+                return;
+            } catch (org.apache.kafka.common.errors.ProducerFencedException
+                     | org.apache.kafka.common.errors.InvalidProducerEpochException e) {
+                throw e;
+            } catch (WakeupException e) {
+                throw e;
+            } catch (org.apache.kafka.common.KafkaException e) {
+                if (stopped || attempt >= 30) {
+                    throw e;
+                }
+                LOG.warn("[{}] {}: Kafka call failed ({}); retrying in {} ms", settings.federation(), settings.clientId(),
+                        e.toString(), delay);
+                try {
+                    Thread.sleep(delay);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                delay = Math.min(delay * 2, 5_000);
+            }
+        }
     }
 
     /** Asks a running sidecar to stop; safe from any thread. */

@@ -15,7 +15,9 @@ import io.fedstream.validate.Rejects;
 import io.fedstream.wire.Routed;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -39,16 +41,22 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ChunkAggregator.class);
 
+    /** Updates held for a round whose plan has not reached this aggregator yet; more is a client racing ahead. */
+    static final int MAX_EARLY = 64;
+
     private final String federation;
+    private final String bootstrapServers;
     private final AggregationRule rule;
     private final Duration stateTtl;
     private transient Topics topics;
     private transient ValueState<ChunkState> state;
     private transient Counter rejected;
     private transient Counter finished;
+    private transient UpdateRefetcher refetcher;
 
-    public ChunkAggregator(String federation, AggregationRule rule, Duration stateTtl) {
+    public ChunkAggregator(String federation, String bootstrapServers, AggregationRule rule, Duration stateTtl) {
         this.federation = federation;
+        this.bootstrapServers = bootstrapServers;
         this.rule = rule;
         this.stateTtl = stateTtl;
     }
@@ -97,6 +105,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             send(s, s.base, in.round, in.chunk, in.chunkCount, s.distributeTo, false, out);
             s.distributeTo = new String[0];
         }
+        replayEarly(s, out);
     }
 
     private void onDistribute(ChunkState s, ChunkInput in, Collector<Routed> out) {
@@ -108,11 +117,24 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
     }
 
     private void onPlan(ChunkState s, ChunkInput in, Collector<Routed> out) {
+        // A re-planned round adds the clients of its fresh selection to those of earlier attempts.
+        java.util.TreeSet<String> all = new java.util.TreeSet<>(Arrays.asList(in.clients));
         if (s.selected != null) {
+            all.addAll(Arrays.asList(s.selected));
+        }
+        s.selected = all.toArray(new String[0]);
+        if (s.planBaseDigest == null) {
+            s.planBaseDigest = in.baseModelDigest;
+            s.expectedLength = in.length;
+        }
+        replayEarly(s, out);
+    }
+
+    /** Updates that arrived before the plan are taken up once it is known. */
+    private void replayEarly(ChunkState s, Collector<Routed> out) {
+        if (s.selected == null || s.early.length == 0) {
             return;
         }
-        s.selected = in.clients.clone();
-        Arrays.sort(s.selected);
         ChunkInput[] early = s.early;
         s.early = new ChunkInput[0];
         for (ChunkInput u : early) {
@@ -121,11 +143,20 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
     }
 
     private void onUpdate(ChunkState s, ChunkInput in, Collector<Routed> out) {
+        if (Arrays.binarySearch(s.contributors, in.clientId) >= 0) {
+            // The same client's chunk again: a producer retry, a restarted sidecar or a replay. Never counted twice.
+            LOG.debug("duplicate update chunk {}/{} of {} ignored", in.round, in.chunk, in.clientId);
+            return;
+        }
         if (s.done) {
             reject(in, RejectReason.LATE_UPDATE, "round " + in.round + " chunk " + in.chunk + " is already aggregated", out);
             return;
         }
         if (s.selected == null) {
+            if (s.early.length >= MAX_EARLY) {
+                reject(in, RejectReason.FUTURE_ROUND, "round " + in.round + " has not been planned", out);
+                return;
+            }
             s.early = Arrays.copyOf(s.early, s.early.length + 1);
             s.early[s.early.length - 1] = in;
             return;
@@ -134,12 +165,12 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             reject(in, RejectReason.NOT_SELECTED, "client " + in.clientId + " is not selected for round " + in.round, out);
             return;
         }
-        int at = Arrays.binarySearch(s.contributors, in.clientId);
-        if (at >= 0) {
-            LOG.debug("duplicate update chunk {}/{} of {} ignored", in.round, in.chunk, in.clientId);
+        if (s.planBaseDigest != null && !s.planBaseDigest.equals(in.baseModelDigest)) {
+            reject(in, RejectReason.STALE_UPDATE, "trained on model " + in.baseModelDigest + ", round " + in.round
+                    + " uses " + s.planBaseDigest, out);
             return;
         }
-        int expected = s.sum != null ? s.sum.length() : s.base != null ? s.base.length : in.data.length;
+        int expected = s.expectedLength;
         if (in.data.length != expected) {
             reject(in, RejectReason.WRONG_LENGTH, "chunk " + in.chunk + " has " + in.data.length + " values, expected " + expected, out);
             return;
@@ -148,8 +179,9 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             s.sum = new WeightedSum(in.data.length);
         }
         s.sum.add(in.data, in.sampleCount);
-        int pos = -at - 1;
+        int pos = -Arrays.binarySearch(s.contributors, in.clientId) - 1;
         s.contributors = insert(s.contributors, pos, in.clientId);
+        s.contributorSources = insert(s.contributorSources, pos, in.sourceTopic + "/" + in.sourcePartition + "@" + in.sourceOffset);
         long[] samples = new long[s.contributorSamples.length + 1];
         System.arraycopy(s.contributorSamples, 0, samples, 0, pos);
         samples[pos] = in.sampleCount;
@@ -180,9 +212,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             }
         }
         if (s.contributors.length != decided.size()) {
-            LOG.warn("round {} chunk {} holds updates of clients outside the decision {}; waiting",
-                    d.getRound(), in.chunk, decided.keySet());
-            return;
+            leaveOut(s, decided, d.getRound(), in.chunk);
         }
         for (int i = 0; i < s.contributors.length; i++) {
             if (decided.get(s.contributors[i]) != s.contributorSamples[i]) {
@@ -201,13 +231,51 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
                 .build();
         out.collect(Routed.of(topics.control(), federation, WireCodec.get().encode(done)));
         finished.inc();
-        // Keep only the marker, so late chunks are recognised while the big arrays are freed.
+        // Keep only who contributed, so late chunks and replayed duplicates are recognised; free the big arrays.
         s.base = null;
         s.sum = null;
         s.early = new ChunkInput[0];
         s.decision = null;
-        s.selected = new String[0];
+        s.contributorSources = new String[0];
         s.done = true;
+    }
+
+    /**
+     * Subtracts the chunks of clients the decision left out, read back from Kafka by offset, so the sum covers
+     * exactly the decided participants.
+     */
+    private void leaveOut(ChunkState s, Map<String, Long> decided, int round, int chunk) {
+        if (refetcher == null) {
+            refetcher = new UpdateRefetcher(bootstrapServers);
+        }
+        List<String> kept = new ArrayList<>();
+        List<String> keptSources = new ArrayList<>();
+        List<Long> keptSamples = new ArrayList<>();
+        for (int i = 0; i < s.contributors.length; i++) {
+            if (decided.containsKey(s.contributors[i])) {
+                kept.add(s.contributors[i]);
+                keptSources.add(s.contributorSources[i]);
+                keptSamples.add(s.contributorSamples[i]);
+                continue;
+            }
+            UpdateChunk again = refetcher.fetch(s.contributorSources[i]);
+            if (!again.getClientId().equals(s.contributors[i]) || again.getRound() != round || again.getChunkIndex() != chunk) {
+                throw new IllegalStateException("record at " + s.contributorSources[i] + " is not the chunk that was summed");
+            }
+            s.sum.add(Floats.fromBytes(again.getData()), -again.getSampleCount());
+            LOG.debug("round {} chunk {}: left out {}, subtracted from the sum", round, chunk, s.contributors[i]);
+        }
+        s.contributors = kept.toArray(new String[0]);
+        s.contributorSources = keptSources.toArray(new String[0]);
+        s.contributorSamples = keptSamples.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (refetcher != null) {
+            refetcher.close();
+        }
+        super.close();
     }
 
     /** Encodes a model chunk once and writes it to the chosen topics; returns its digest. */
@@ -239,7 +307,9 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
                 .setBaseModelDigest(in.baseModelDigest)
                 .setData(ByteBuffer.wrap(Floats.toBytes(in.data, 0, in.data.length))).setChunkDigest(in.digest)
                 .build();
-        out.collect(Rejects.deadLetter(topics, reason, detail, in.sourceTopic, in.sourcePartition, in.sourceOffset,
-                in.clientId, in.round, WireCodec.get().encode(original)));
+        Routed r = Rejects.deadLetter(topics, reason, detail, in.sourceTopic, in.sourcePartition, in.sourceOffset,
+                in.clientId, in.round, WireCodec.get().encode(original));
+        boolean late = reason == RejectReason.LATE_UPDATE || reason == RejectReason.STALE_UPDATE;
+        out.collect(late ? new Routed(topics.late(), r.key, r.value) : r);
     }
 }

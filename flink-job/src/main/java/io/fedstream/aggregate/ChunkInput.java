@@ -17,6 +17,8 @@ public class ChunkInput {
     public int chunkCount;
     public long offset;
     public long totalFloats;
+    /** PLAN: values in this chunk of the model. */
+    public int length;
     public String specFingerprint;
     public String clientId;
     public long sampleCount;

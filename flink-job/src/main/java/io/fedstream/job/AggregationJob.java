@@ -17,6 +17,8 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -75,12 +77,17 @@ public final class AggregationJob {
         env.setParallelism(settings.parallelism());
         env.enableCheckpointing(settings.checkpointInterval().toMillis(),
                 settings.delivery() == JobSettings.Delivery.EXACTLY_ONCE ? CheckpointingMode.EXACTLY_ONCE : CheckpointingMode.AT_LEAST_ONCE);
+        Configuration c = new Configuration();
         if (!settings.checkpointDir().isEmpty()) {
-            Configuration c = new Configuration();
             c.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
             c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, settings.checkpointDir());
-            env.configure(c);
+            // Kept when the job is cancelled or dies, so it can be restarted from where it was.
+            c.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         }
+        if (!settings.restoreFrom().isEmpty()) {
+            c.set(StateRecoveryOptions.SAVEPOINT_PATH, CheckpointLocator.resolve(settings));
+        }
+        env.configure(c);
 
         KafkaSource<WireRecord> source = KafkaSource.<WireRecord>builder()
                 .setBootstrapServers(settings.bootstrapServers())
@@ -111,7 +118,7 @@ public final class AggregationJob {
 
         SingleOutputStreamOperator<Routed> aggregated = chunkInputs
                 .keyBy(new RoundChunkKey())
-                .process(new ChunkAggregator(settings.federation(), new FedAvg(), settings.stateTtl()))
+                .process(new ChunkAggregator(settings.federation(), settings.bootstrapServers(), new FedAvg(), settings.stateTtl()))
                 .name("chunk-aggregator").uid("chunk-aggregator");
 
         DataStream<Routed> output = coordinator.union(aggregated, routed.getSideOutput(Router.REJECTS));

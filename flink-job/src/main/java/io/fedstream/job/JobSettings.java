@@ -31,10 +31,18 @@ public final class JobSettings implements Serializable {
         Flag.of("batch-size", "32", "local mini-batch size, sent in each plan"),
         Flag.of("learning-rate", "0.1", "local SGD learning rate, sent in each plan"),
         Flag.of("round-timeout", "PT10M", "deadline of a round, sent in each plan (30s, 5m or ISO-8601)"),
+        Flag.of("min-clients-per-round", "0", "quorum: at the deadline a round closes if this many committed, else it is "
+                + "re-planned with a fresh selection (0 = half of --clients-per-round, rounded up)"),
+        Flag.of("over-selection", "0", "select this fraction more clients than --clients-per-round and close the round at "
+                + "the first --clients-per-round commits (e.g. 0.3)"),
+        Flag.of("heartbeat-ttl", "PT30S", "a client not heard from for this long is not selected until it is back"),
+        Flag.of("max-load", "0", "skip clients whose reported load per core is above this (0 = no resource filter)"),
         Flag.of("parallelism", "1", "parallelism of the source, router and chunk aggregators"),
         Flag.of("delivery", "at-least-once", "at-least-once (low latency) or exactly-once (transactional sink on checkpoints)"),
         Flag.of("checkpoint-interval", "PT10S", "checkpoint interval"),
         Flag.of("state-ttl", "PT24H", "time-to-live of per-round aggregation state that never completes"),
+        Flag.of("restore-from", "", "start from this checkpoint or savepoint path (a chk-N or savepoint folder), "
+                + "or 'latest' for the newest checkpoint under --checkpoint-dir"),
         Flag.of("checkpoint-dir", "", "checkpoint directory URI, e.g. file:///var/fedstream/checkpoints (default: the cluster's)"),
         Flag.of("group-id", "", "Kafka consumer group of the job (default fedstream-<federation>-job)"));
 
@@ -50,6 +58,11 @@ public final class JobSettings implements Serializable {
     private final int batchSize;
     private final double learningRate;
     private final Duration roundTimeout;
+    private final int minClientsPerRound;
+    private final double overSelection;
+    private final Duration heartbeatTtl;
+    private final double maxLoad;
+    private final String restoreFrom;
     private final int parallelism;
     private final Delivery delivery;
     private final Duration checkpointInterval;
@@ -68,6 +81,11 @@ public final class JobSettings implements Serializable {
         this.batchSize = b.batchSize;
         this.learningRate = b.learningRate;
         this.roundTimeout = b.roundTimeout;
+        this.minClientsPerRound = b.minClientsPerRound > 0 ? b.minClientsPerRound : (b.clientsPerRound + 1) / 2;
+        this.overSelection = b.overSelection;
+        this.heartbeatTtl = b.heartbeatTtl;
+        this.maxLoad = b.maxLoad;
+        this.restoreFrom = b.restoreFrom == null ? "" : b.restoreFrom.trim();
         this.parallelism = b.parallelism;
         this.delivery = b.delivery;
         this.checkpointInterval = b.checkpointInterval;
@@ -91,6 +109,15 @@ public final class JobSettings implements Serializable {
     public int batchSize() { return batchSize; }
     public double learningRate() { return learningRate; }
     public Duration roundTimeout() { return roundTimeout; }
+    /** Commits needed to close a round at its deadline. */
+    public int minClientsPerRound() { return minClientsPerRound; }
+    public double overSelection() { return overSelection; }
+    /** Clients selected per round: --clients-per-round plus the over-selection. */
+    public int selectedPerRound() { return (int) Math.ceil(clientsPerRound * (1 + overSelection) - 1e-9); }
+    public Duration heartbeatTtl() { return heartbeatTtl; }
+    public double maxLoad() { return maxLoad; }
+    /** Empty for a fresh start. */
+    public String restoreFrom() { return restoreFrom; }
     public int parallelism() { return parallelism; }
     public Delivery delivery() { return delivery; }
     public Duration checkpointInterval() { return checkpointInterval; }
@@ -112,6 +139,11 @@ public final class JobSettings implements Serializable {
         m.put("batch-size", String.valueOf(batchSize));
         m.put("learning-rate", String.valueOf(learningRate));
         m.put("round-timeout", roundTimeout.toString());
+        m.put("min-clients-per-round", String.valueOf(minClientsPerRound));
+        m.put("over-selection", String.valueOf(overSelection));
+        m.put("heartbeat-ttl", heartbeatTtl.toString());
+        m.put("max-load", String.valueOf(maxLoad));
+        m.put("restore-from", restoreFrom);
         m.put("parallelism", String.valueOf(parallelism));
         m.put("delivery", delivery.name().toLowerCase().replace('_', '-'));
         m.put("checkpoint-interval", checkpointInterval.toString());
@@ -148,6 +180,11 @@ public final class JobSettings implements Serializable {
                 .batchSize(FlagParser.intValue(v, "batch-size"))
                 .learningRate(FlagParser.doubleValue(v, "learning-rate"))
                 .roundTimeout(FlagParser.durationValue(v, "round-timeout"))
+                .minClientsPerRound(FlagParser.intValue(v, "min-clients-per-round"))
+                .overSelection(FlagParser.doubleValue(v, "over-selection"))
+                .heartbeatTtl(FlagParser.durationValue(v, "heartbeat-ttl"))
+                .maxLoad(FlagParser.doubleValue(v, "max-load"))
+                .restoreFrom(v.get("restore-from"))
                 .parallelism(FlagParser.intValue(v, "parallelism"))
                 .delivery(deliveryFlag(v.get("delivery")))
                 .checkpointInterval(FlagParser.durationValue(v, "checkpoint-interval"))
@@ -177,6 +214,11 @@ public final class JobSettings implements Serializable {
         private int batchSize = 32;
         private double learningRate = 0.1;
         private Duration roundTimeout = Duration.ofMinutes(10);
+        private int minClientsPerRound;
+        private double overSelection;
+        private Duration heartbeatTtl = Duration.ofSeconds(30);
+        private double maxLoad;
+        private String restoreFrom = "";
         private int parallelism = 1;
         private Delivery delivery = Delivery.AT_LEAST_ONCE;
         private Duration checkpointInterval = Duration.ofSeconds(10);
@@ -194,6 +236,11 @@ public final class JobSettings implements Serializable {
         public Builder batchSize(int v) { this.batchSize = v; return this; }
         public Builder learningRate(double v) { this.learningRate = v; return this; }
         public Builder roundTimeout(Duration v) { this.roundTimeout = v; return this; }
+        public Builder minClientsPerRound(int v) { this.minClientsPerRound = v; return this; }
+        public Builder overSelection(double v) { this.overSelection = v; return this; }
+        public Builder heartbeatTtl(Duration v) { this.heartbeatTtl = v; return this; }
+        public Builder maxLoad(double v) { this.maxLoad = v; return this; }
+        public Builder restoreFrom(String v) { this.restoreFrom = v; return this; }
         public Builder parallelism(int v) { this.parallelism = v; return this; }
         public Builder delivery(Delivery v) { this.delivery = v; return this; }
         public Builder checkpointInterval(Duration v) { this.checkpointInterval = v; return this; }
@@ -214,6 +261,19 @@ public final class JobSettings implements Serializable {
             positive("parallelism", parallelism);
             if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
                 throw new IllegalArgumentException("--learning-rate must be a positive number, got " + learningRate);
+            }
+            if (minClientsPerRound < 0 || minClientsPerRound > clientsPerRound) {
+                throw new IllegalArgumentException("--min-clients-per-round must be between 0 and --clients-per-round ("
+                        + clientsPerRound + "), got " + minClientsPerRound);
+            }
+            if (!(overSelection >= 0 && overSelection <= 10)) {
+                throw new IllegalArgumentException("--over-selection must be a fraction between 0 and 10, got " + overSelection);
+            }
+            if (!(maxLoad >= 0) || Double.isInfinite(maxLoad)) {
+                throw new IllegalArgumentException("--max-load must be 0 (off) or a positive load per core, got " + maxLoad);
+            }
+            if (heartbeatTtl.isNegative() || heartbeatTtl.isZero()) {
+                throw new IllegalArgumentException("--heartbeat-ttl must be positive, got " + heartbeatTtl);
             }
             if (roundTimeout.isNegative() || roundTimeout.isZero()) {
                 throw new IllegalArgumentException("--round-timeout must be positive, got " + roundTimeout);

@@ -2,6 +2,7 @@ package io.fedstream.round;
 
 import io.fedstream.aggregate.ChunkInput;
 import io.fedstream.avro.RoundDecision;
+import io.fedstream.chunk.ChunkLayout;
 import io.fedstream.job.JobSettings;
 import io.fedstream.protocol.serde.WireCodec;
 import io.fedstream.wire.Routed;
@@ -10,6 +11,7 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -25,6 +27,8 @@ public final class CoordinatorFunction extends KeyedProcessFunction<String, Roun
 
     private final RoundCoordinator coordinator;
     private transient ValueState<FederationState> state;
+    private transient Counter rejected;
+    private transient Counter late;
 
     public CoordinatorFunction(JobSettings settings) {
         this.coordinator = new RoundCoordinator(settings);
@@ -34,6 +38,17 @@ public final class CoordinatorFunction extends KeyedProcessFunction<String, Roun
     public void open(OpenContext ctx) {
         state = getRuntimeContext().getState(
                 new ValueStateDescriptor<>("federation", TypeInformation.of(FederationState.class)));
+        rejected = getRuntimeContext().getMetricGroup().counter("commitsRejected");
+        late = getRuntimeContext().getMetricGroup().counter("updatesLate");
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<Routed> out) throws Exception {
+        FederationState s = state.value();
+        if (s != null) {
+            coordinator.onTimer(s, timestamp, System.currentTimeMillis(), output(ctx, out));
+            state.update(s);
+        }
     }
 
     @Override
@@ -42,17 +57,24 @@ public final class CoordinatorFunction extends KeyedProcessFunction<String, Roun
         if (s == null) {
             s = new FederationState();
         }
-        coordinator.handle(s, event, System.currentTimeMillis(), new CoordinatorOutput() {
+        coordinator.handle(s, event, System.currentTimeMillis(), output(ctx, out));
+        state.update(s);
+    }
+
+    private CoordinatorOutput output(Context ctx, Collector<Routed> out) {
+        return new CoordinatorOutput() {
             @Override
             public void send(Routed record) {
                 out.collect(record);
             }
 
             @Override
-            public void plan(int round, int chunkCount, List<String> selected) {
-                for (int c = 0; c < chunkCount; c++) {
-                    ChunkInput in = order(ChunkInput.PLAN, round, c, chunkCount);
+            public void plan(int round, ChunkLayout layout, List<String> selected, String baseModelDigest) {
+                for (int c = 0; c < layout.chunkCount(); c++) {
+                    ChunkInput in = order(ChunkInput.PLAN, round, c, layout.chunkCount());
+                    in.length = layout.length(c);
                     in.clients = selected.toArray(new String[0]);
+                    in.baseModelDigest = baseModelDigest;
                     ctx.output(CHUNK_ORDERS, in);
                 }
             }
@@ -75,8 +97,17 @@ public final class CoordinatorFunction extends KeyedProcessFunction<String, Roun
                     ctx.output(CHUNK_ORDERS, in);
                 }
             }
-        });
-        state.update(s);
+
+            @Override
+            public void timer(long timestampMs) {
+                ctx.timerService().registerProcessingTimeTimer(timestampMs);
+            }
+
+            @Override
+            public void rejected(String reason, boolean isLate) {
+                (isLate ? late : rejected).inc();
+            }
+        };
     }
 
     private static ChunkInput order(int kind, int round, int chunk, int chunkCount) {

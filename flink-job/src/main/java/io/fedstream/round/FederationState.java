@@ -24,6 +24,15 @@ public class FederationState {
     public Map<Integer, String> modelDigests = new HashMap<>();
 
     public List<String> selected = new ArrayList<>();
+    /** Plan attempt of the current round; a round without quorum at its deadline is re-planned. */
+    public int attempt = 1;
+    public long deadlineMs;
+    /** Clients that were sent the current round's base model. */
+    public List<String> modelSentTo = new ArrayList<>();
+    /** What the router passed on of each client's update for the current round. */
+    public Map<String, UpdateProgress> updates = new TreeMap<>();
+    /** Accepted commits in arrival order; with over-selection the first ones make the round. */
+    public List<String> commitOrder = new ArrayList<>();
     public long planIssuedAtMs;
     public long decidedAtMs;
     public Map<String, CommitInfo> commits = new TreeMap<>();
@@ -34,12 +43,25 @@ public class FederationState {
     /** Summaries that wait for the clients' evaluations of the model their round produced. */
     public Map<Integer, SummaryDraft> drafts = new HashMap<>();
     public Map<Integer, Integer> rejections = new HashMap<>();
+    public Map<Integer, Integer> lateUpdates = new HashMap<>();
 
     public static class ClientInfo {
         public long trainSamples;
         public long testSamples;
         public String specFingerprint;
         public long lastSeenMs;
+        /** Load per core from the last heartbeat. */
+        public double load;
+    }
+
+    /** The update chunks of one client for the current round, as the router saw them. */
+    public static class UpdateProgress {
+        public long sampleCount;
+        public String baseModelDigest;
+        public Map<Integer, String> chunkDigests = new TreeMap<>();
+        /** The first problem found with this update (a reason code), or null. */
+        public String taint;
+        public String taintDetail;
     }
 
     public static class CommitInfo {
@@ -60,6 +82,9 @@ public class FederationState {
         public int modelVersion;
         public String modelDigest;
         public List<String> evaluators = new ArrayList<>();
+        public List<String> stragglers = new ArrayList<>();
+        public String closeReason;
+        public int attempts = 1;
         public Map<String, EvalInfo> evals = new TreeMap<>();
     }
 

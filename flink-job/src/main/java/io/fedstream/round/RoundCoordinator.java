@@ -12,6 +12,7 @@ import io.fedstream.avro.RoundPlan;
 import io.fedstream.avro.RoundSummary;
 import io.fedstream.avro.TrainingConfig;
 import io.fedstream.avro.UpdateCommit;
+import io.fedstream.chunk.ChunkLayout;
 import io.fedstream.chunk.Digests;
 import io.fedstream.job.JobSettings;
 import io.fedstream.protocol.Topics;
@@ -22,8 +23,10 @@ import io.fedstream.round.FederationState.CommitInfo;
 import io.fedstream.round.FederationState.EvalInfo;
 import io.fedstream.round.FederationState.Phase;
 import io.fedstream.round.FederationState.SummaryDraft;
+import io.fedstream.round.FederationState.UpdateProgress;
 import io.fedstream.validate.RejectReason;
 import io.fedstream.validate.Rejects;
+import io.fedstream.validate.Router;
 import io.fedstream.wire.Routed;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -35,11 +38,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The round lifecycle as a state machine over {@link FederationState}: gathering check-ins, seeded selection,
- * plans, commits, close decisions, model commits, evaluation and summaries, finish. It has no Flink types, so
- * the whole lifecycle can be driven and checked directly; {@link CoordinatorFunction} runs it in the job.
+ * plans with deadlines, whole-update validation, close decisions (all committed, first K of an over-selection,
+ * or quorum at the deadline, else a re-plan with a fresh selection), model commits, evaluation and summaries,
+ * finish. It has no Flink types, so the whole lifecycle can be driven and checked directly;
+ * {@link CoordinatorFunction} runs it in the job with Flink state and timers.
  */
 public final class RoundCoordinator implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
     private static final Logger LOG = LoggerFactory.getLogger(RoundCoordinator.class);
 
     private final JobSettings settings;
@@ -53,11 +58,19 @@ public final class RoundCoordinator implements Serializable {
     }
 
     public void handle(FederationState s, RoundEvent e, long now, CoordinatorOutput out) {
-        if (e.type.equals("Rejected")) {
-            if (e.round >= 0) {
-                s.rejections.merge(e.round, 1, Integer::sum);
+        switch (e.type) {
+            case "Rejected" -> {
+                count(s.rejections, s.round);
+                if (e.clientId != null && e.round == s.round && s.phase == Phase.TRAINING) {
+                    taint(s, e.clientId, e.reason, "a chunk of the update was rejected: " + e.reason);
+                }
+                return;
             }
-            return;
+            case "ChunkSeen" -> {
+                onChunkSeen(s, e);
+                return;
+            }
+            default -> { }
         }
         SpecificRecord record;
         try {
@@ -67,11 +80,12 @@ public final class RoundCoordinator implements Serializable {
             throw new IllegalStateException("router passed an undecodable record from " + e.source, ex);
         }
         if (record instanceof CheckIn c) {
-            onCheckIn(s, c, now, out);
+            onCheckIn(s, c, e, now, out);
         } else if (record instanceof Heartbeat h) {
             ClientInfo info = s.clients.get(h.getClientId());
             if (info != null) {
                 info.lastSeenMs = now;
+                info.load = h.getLoad();
             }
         } else if (record instanceof ModelManifest m) {
             onManifest(s, m, e.value, now, out);
@@ -84,14 +98,19 @@ public final class RoundCoordinator implements Serializable {
         }
     }
 
-    private void onCheckIn(FederationState s, CheckIn c, long now, CoordinatorOutput out) {
+    private void onCheckIn(FederationState s, CheckIn c, RoundEvent e, long now, CoordinatorOutput out) {
+        if (s.specFingerprint != null && !s.specFingerprint.equals(c.getSpecFingerprint())) {
+            reject(s, e, RejectReason.SPEC_MISMATCH, "client " + c.getClientId() + " trains a model with spec "
+                    + shortDigest(c.getSpecFingerprint()) + ", the federation's is " + shortDigest(s.specFingerprint),
+                    c.getClientId(), -1, out);
+        }
         ClientInfo info = s.clients.computeIfAbsent(c.getClientId(), k -> new ClientInfo());
-        boolean isNew = info.lastSeenMs == 0;
+        boolean back = info.lastSeenMs == 0 || now - info.lastSeenMs > settings.heartbeatTtl().toMillis();
         info.trainSamples = c.getTrainSamples();
         info.testSamples = c.getTestSamples();
         info.specFingerprint = c.getSpecFingerprint();
         info.lastSeenMs = now;
-        if (isNew) {
+        if (back) {
             LOG.info("[{}] client {} checked in ({} train / {} test samples); {} clients known",
                     settings.federation(), c.getClientId(), c.getTrainSamples(), c.getTestSamples(), s.clients.size());
         }
@@ -116,47 +135,66 @@ public final class RoundCoordinator implements Serializable {
         if (s.phase != Phase.GATHERING || s.initialManifest == null) {
             return;
         }
-        long matching = s.clients.values().stream().filter(c -> s.specFingerprint.equals(c.specFingerprint)).count();
-        if (matching < settings.minClients()) {
+        List<String> live = eligible(s, now);
+        if (live.size() < settings.minClients()) {
             return;
         }
-        List<String> selected = ClientSelector.select(eligible(s), settings.clientsPerRound(), settings.seed(), 0);
         s.round = 0;
-        out.distribute(0, s.chunkCount, selected);
-        startRound(s, selected, now, out);
+        s.attempt = 1;
+        startRound(s, ClientSelector.select(live, settings.selectedPerRound(), settings.seed(), 0), now, out);
     }
 
-    /** Clients that train the federation's model. */
-    private List<String> eligible(FederationState s) {
+    /** Clients that train the federation's model, were heard from within the TTL and are not overloaded. */
+    List<String> eligible(FederationState s, long now) {
         List<String> out = new ArrayList<>();
         for (Map.Entry<String, ClientInfo> e : s.clients.entrySet()) {
-            if (s.specFingerprint.equals(e.getValue().specFingerprint)) {
+            ClientInfo c = e.getValue();
+            boolean sameModel = s.specFingerprint != null && s.specFingerprint.equals(c.specFingerprint);
+            boolean alive = now - c.lastSeenMs <= settings.heartbeatTtl().toMillis();
+            boolean hasRoom = settings.maxLoad() <= 0 || c.load <= settings.maxLoad();
+            if (sameModel && alive && hasRoom) {
                 out.add(e.getKey());
             }
         }
         return out;
     }
 
+    /** Seed of a round's selection; a re-planned round draws again with another stream. */
+    private long selectionSeed(int attempt) {
+        return settings.seed() + 7919L * (attempt - 1);
+    }
+
     private void startRound(FederationState s, List<String> selected, long now, CoordinatorOutput out) {
         s.phase = Phase.TRAINING;
         s.selected = new ArrayList<>(selected);
-        s.commits.clear();
-        s.chunkDigests.clear();
-        s.planIssuedAtMs = now;
-        out.plan(s.round, s.chunkCount, selected);
+        s.planIssuedAtMs = s.attempt == 1 ? now : s.planIssuedAtMs;
+        s.deadlineMs = now + settings.roundTimeout().toMillis();
+        List<String> needModel = new ArrayList<>();
+        for (String c : selected) {
+            if (!s.modelSentTo.contains(c)) {
+                needModel.add(c);
+                s.modelSentTo.add(c);
+            }
+        }
+        if (!needModel.isEmpty()) {
+            out.distribute(s.round, s.chunkCount, needModel);
+        }
+        out.plan(s.round, new ChunkLayout(s.totalFloats, s.chunkFloats), selected, s.modelDigests.get(s.round));
         sendPlan(s, s.round, selected, false, now, out);
-        LOG.debug("[{}] round {} planned for {}", settings.federation(), s.round, selected);
+        out.timer(s.deadlineMs);
+        LOG.debug("[{}] round {} attempt {} planned for {}", settings.federation(), s.round, s.attempt, selected);
     }
 
     private void sendPlan(FederationState s, int round, List<String> selected, boolean evaluateOnly, long now,
                           CoordinatorOutput out) {
         RoundPlan plan = RoundPlan.newBuilder()
-                .setFederation(settings.federation()).setRound(round).setTotalRounds(settings.rounds())
+                .setFederation(settings.federation()).setRound(round).setAttempt(s.attempt)
+                .setTotalRounds(settings.rounds())
                 .setSelectedClients(selected).setEvaluateOnly(evaluateOnly)
                 .setConfig(TrainingConfig.newBuilder().setLocalEpochs(settings.localEpochs())
                         .setBatchSize(settings.batchSize()).setLearningRate(settings.learningRate())
                         .setSeed(settings.seed() * 1000 + round).build())
-                .setDeadlineMs(now + settings.roundTimeout().toMillis())
+                .setDeadlineMs(s.deadlineMs)
                 .setBaseModelVersion(round).setBaseModelDigest(s.modelDigests.get(round))
                 .setChunkCount(s.chunkCount).setChunkFloats(s.chunkFloats).setSpecFingerprint(s.specFingerprint)
                 .setIssuedAtMs(now)
@@ -168,10 +206,80 @@ public final class RoundCoordinator implements Serializable {
         }
     }
 
+    /** Called at a deadline: close the round with quorum, or re-plan it; or end a final evaluation. */
+    public void onTimer(FederationState s, long timestampMs, long now, CoordinatorOutput out) {
+        if (timestampMs < s.deadlineMs) {
+            return;
+        }
+        if (s.phase == Phase.TRAINING) {
+            if (s.commits.size() >= settings.minClientsPerRound()) {
+                decide(s, "DEADLINE_QUORUM", now, out);
+                return;
+            }
+            List<String> live = eligible(s, now);
+            s.attempt++;
+            List<String> fresh = ClientSelector.select(live, settings.selectedPerRound(), selectionSeed(s.attempt), s.round);
+            // Updates from clients that are no longer selected are left out; the aggregators subtract them.
+            s.commits.keySet().retainAll(fresh);
+            s.commitOrder.retainAll(fresh);
+            LOG.warn("[{}] round {} has {} of {} commits needed at its deadline; re-planned (attempt {}) with {}",
+                    settings.federation(), s.round, s.commits.size(), settings.minClientsPerRound(), s.attempt, fresh);
+            startRound(s, fresh, now, out);
+        } else if (s.phase == Phase.FINAL_EVAL) {
+            SummaryDraft last = s.drafts.get(settings.rounds() - 1);
+            if (last != null) {
+                LOG.warn("[{}] final evaluation deadline passed without reports from {}", settings.federation(),
+                        missingEvaluators(last));
+                emitSummary(s, last, now, out);
+            }
+        }
+    }
+
+    private void onChunkSeen(FederationState s, RoundEvent e) {
+        if (s.phase != Phase.TRAINING || e.round != s.round || s.commits.containsKey(e.clientId)) {
+            return;
+        }
+        UpdateProgress p = s.updates.get(e.clientId);
+        if (p == null || e.chunk == 0) {
+            // Chunk 0 opens an update (sidecars send in order); a resent update starts afresh.
+            p = new UpdateProgress();
+            p.sampleCount = e.sampleCount;
+            p.baseModelDigest = e.baseModelDigest;
+            s.updates.put(e.clientId, p);
+        }
+        ChunkLayout layout = new ChunkLayout(s.totalFloats, s.chunkFloats);
+        if (e.chunk < 0 || e.chunk >= layout.chunkCount()) {
+            taint(s, e.clientId, RejectReason.WRONG_LENGTH.name(), "chunk index " + e.chunk + " is outside 0.."
+                    + (layout.chunkCount() - 1));
+        } else if (e.offset != layout.offset(e.chunk) || e.length != layout.length(e.chunk)) {
+            taint(s, e.clientId, RejectReason.WRONG_LENGTH.name(), "chunk " + e.chunk + " has " + e.length
+                    + " values at offset " + e.offset + ", the model's has " + layout.length(e.chunk) + " at " + layout.offset(e.chunk));
+        } else if (p.sampleCount != e.sampleCount) {
+            taint(s, e.clientId, RejectReason.BAD_SAMPLE_COUNT.name(), "chunks disagree on the sample count");
+        } else if (!p.baseModelDigest.equals(e.baseModelDigest)) {
+            taint(s, e.clientId, RejectReason.STALE_UPDATE.name(), "chunks disagree on the base model");
+        } else {
+            p.chunkDigests.put(e.chunk, e.digest);
+        }
+    }
+
+    private static void taint(FederationState s, String client, String reason, String detail) {
+        UpdateProgress p = s.updates.computeIfAbsent(client, k -> new UpdateProgress());
+        if (p.taint == null) {
+            p.taint = reason;
+            p.taintDetail = detail;
+        }
+    }
+
     private void onCommit(FederationState s, UpdateCommit c, RoundEvent e, long now, CoordinatorOutput out) {
         String client = c.getClientId();
         RejectReason problem = null;
         String detail = null;
+        CommitInfo previous = c.getRound() == s.round ? s.commits.get(client) : null;
+        if (previous != null && previous.updateDigest.equals(c.getUpdateDigest())) {
+            LOG.debug("[{}] duplicate commit of {} for round {} ignored", settings.federation(), client, c.getRound());
+            return;
+        }
         if (s.phase == Phase.GATHERING || c.getRound() > s.round) {
             problem = RejectReason.FUTURE_ROUND;
             detail = "round " + c.getRound() + " has not started (current round " + s.round + ")";
@@ -183,26 +291,30 @@ public final class RoundCoordinator implements Serializable {
             detail = "client " + client + " never checked in";
         } else if (!s.selected.contains(client)) {
             problem = RejectReason.NOT_SELECTED;
-            detail = "client " + client + " is not selected for round " + c.getRound();
+            detail = "client " + client + " is not selected for round " + c.getRound() + " (attempt " + s.attempt + ")";
         } else if (!s.specFingerprint.equals(c.getSpecFingerprint())) {
             problem = RejectReason.SPEC_MISMATCH;
-            detail = "spec fingerprint " + c.getSpecFingerprint() + " differs from the federation's";
+            detail = "spec fingerprint " + shortDigest(c.getSpecFingerprint()) + " differs from the federation's "
+                    + shortDigest(s.specFingerprint);
         } else if (!s.modelDigests.get(s.round).equals(c.getBaseModelDigest())) {
             problem = RejectReason.STALE_UPDATE;
             detail = "trained on model " + shortDigest(c.getBaseModelDigest()) + ", round " + s.round + " uses "
                     + shortDigest(s.modelDigests.get(s.round));
+        } else if (c.getSampleCount() <= 0 || c.getSampleCount() > Router.MAX_SAMPLES) {
+            problem = RejectReason.BAD_SAMPLE_COUNT;
+            detail = "sample count " + c.getSampleCount() + " is outside 1.." + Router.MAX_SAMPLES;
         } else if (c.getChunkCount() != s.chunkCount) {
             problem = RejectReason.WRONG_LENGTH;
             detail = "update has " + c.getChunkCount() + " chunks, the model " + s.chunkCount;
-        }
-        CommitInfo previous = s.commits.get(client);
-        if (problem == null && previous != null) {
-            if (previous.updateDigest.equals(c.getUpdateDigest())) {
-                LOG.debug("[{}] duplicate commit of {} for round {} ignored", settings.federation(), client, c.getRound());
-                return;
-            }
+        } else if (previous != null) {
             problem = RejectReason.CONFLICT;
             detail = "client " + client + " already committed a different update for round " + c.getRound();
+        } else {
+            String[] wrong = checkUpdate(s, c);
+            if (wrong != null) {
+                problem = RejectReason.valueOf(wrong[0]);
+                detail = wrong[1];
+            }
         }
         if (problem != null) {
             reject(s, e, problem, detail, client, c.getRound(), out);
@@ -214,18 +326,54 @@ public final class RoundCoordinator implements Serializable {
         info.trainAccuracy = c.getTrainAccuracy();
         info.updateDigest = c.getUpdateDigest();
         s.commits.put(client, info);
-        if (s.commits.keySet().containsAll(s.selected)) {
+        s.commitOrder.add(client);
+        boolean overSelected = s.selected.size() > settings.clientsPerRound();
+        if (overSelected && s.commits.size() >= settings.clientsPerRound()) {
+            decide(s, "FIRST_K", now, out);
+        } else if (s.commits.keySet().containsAll(s.selected)) {
             decide(s, "ALL_COMMITTED", now, out);
         }
     }
 
+    /** The whole update behind a commit, as the router saw it: complete, clean, and hashing to the commit's digest. */
+    private String[] checkUpdate(FederationState s, UpdateCommit c) {
+        UpdateProgress p = s.updates.get(c.getClientId());
+        if (p != null && p.taint != null) {
+            return new String[] {p.taint, p.taintDetail};
+        }
+        if (p == null || p.chunkDigests.size() != s.chunkCount) {
+            return new String[] {RejectReason.INCOMPLETE_UPDATE.name(), "only " + (p == null ? 0 : p.chunkDigests.size())
+                    + " of " + s.chunkCount + " chunks of the update arrived"};
+        }
+        if (p.sampleCount != c.getSampleCount()) {
+            return new String[] {RejectReason.BAD_SAMPLE_COUNT.name(), "the commit says " + c.getSampleCount()
+                    + " samples, its chunks " + p.sampleCount};
+        }
+        if (!p.baseModelDigest.equals(c.getBaseModelDigest())) {
+            return new String[] {RejectReason.STALE_UPDATE.name(), "the commit and its chunks name different base models"};
+        }
+        String digest = Digests.composite(s.specFingerprint, new ArrayList<>(p.chunkDigests.values()));
+        if (!digest.equals(c.getUpdateDigest())) {
+            return new String[] {RejectReason.DIGEST_MISMATCH.name(), "update digest " + shortDigest(c.getUpdateDigest())
+                    + " does not match its chunks (" + shortDigest(digest) + ")"};
+        }
+        return null;
+    }
+
     private void reject(FederationState s, RoundEvent e, RejectReason reason, String detail, String client, int round,
                         CoordinatorOutput out) {
-        LOG.debug("[{}] rejected {} from {}: {}", settings.federation(), reason, e.source, detail);
-        s.rejections.merge(round, 1, Integer::sum);
+        boolean late = reason == RejectReason.LATE_UPDATE || reason == RejectReason.STALE_UPDATE;
+        LOG.debug("[{}] {} {} from {}: {}", settings.federation(), late ? "late" : "rejected", reason, e.source, detail);
+        count(late ? s.lateUpdates : s.rejections, s.round);
+        out.rejected(reason.name(), late);
         String[] src = parseSource(e.source);
-        out.send(Rejects.deadLetter(topics(), reason, detail, src[0], Integer.parseInt(src[1]), Long.parseLong(src[2]),
-                client, round, e.value));
+        Routed r = Rejects.deadLetter(topics(), reason, detail, src[0], Integer.parseInt(src[1]), Long.parseLong(src[2]),
+                client, round < 0 ? null : round, e.value);
+        out.send(late ? new Routed(topics().late(), r.key, r.value) : r);
+    }
+
+    private static void count(Map<Integer, Integer> counts, int round) {
+        counts.merge(round, 1, Integer::sum);
     }
 
     /** "topic/partition@offset" back into its parts. */
@@ -236,18 +384,24 @@ public final class RoundCoordinator implements Serializable {
     }
 
     private void decide(FederationState s, String reason, long now, CoordinatorOutput out) {
+        List<String> chosen = new ArrayList<>(reason.equals("FIRST_K")
+                ? s.commitOrder.subList(0, settings.clientsPerRound()) : s.commitOrder);
+        chosen.sort(null);
         long total = 0;
-        for (String client : s.selected) {
+        for (String client : chosen) {
             total += s.commits.get(client).sampleCount;
         }
         List<Participant> participants = new ArrayList<>();
-        for (Map.Entry<String, CommitInfo> e : s.commits.entrySet()) {
-            participants.add(new Participant(e.getKey(), e.getValue().sampleCount, (double) e.getValue().sampleCount / total));
+        for (String client : chosen) {
+            long n = s.commits.get(client).sampleCount;
+            participants.add(new Participant(client, n, (double) n / total));
         }
+        s.commits.keySet().retainAll(chosen);
         int next = s.round + 1;
+        List<String> live = eligible(s, now);
         List<String> recipients = next < settings.rounds()
-                ? ClientSelector.select(eligible(s), settings.clientsPerRound(), settings.seed(), next)
-                : eligible(s);
+                ? ClientSelector.select(live, settings.selectedPerRound(), settings.seed(), next)
+                : live;
         RoundDecision d = RoundDecision.newBuilder()
                 .setFederation(settings.federation()).setRound(s.round).setBaseModelVersion(s.round)
                 .setChunkCount(s.chunkCount).setParticipants(participants).setTotalSamples(total)
@@ -256,8 +410,25 @@ public final class RoundCoordinator implements Serializable {
         s.phase = Phase.AGGREGATING;
         s.decidedAtMs = now;
         s.nextRecipients = new ArrayList<>(recipients);
+        s.chunkDigests.clear();
+        SummaryDraft draft = new SummaryDraft();
+        draft.round = s.round;
+        draft.participants = chosen;
+        draft.closeReason = reason;
+        draft.attempts = s.attempt;
+        for (String c : s.selected) {
+            if (!chosen.contains(c)) {
+                draft.stragglers.add(c);
+            }
+        }
+        s.drafts.put(s.round, draft);
         out.send(Routed.of(topics().control(), settings.federation(), WireCodec.get().encode(d)));
         out.decide(d);
+        // Evaluations of the previous model that never came (a client died) do not hold its summary any longer.
+        SummaryDraft previous = s.drafts.get(s.round - 1);
+        if (previous != null && previous.modelDigest != null) {
+            emitSummary(s, previous, now, out);
+        }
     }
 
     private void onChunkAggregated(FederationState s, ChunkAggregated c, long now, CoordinatorOutput out) {
@@ -281,13 +452,12 @@ public final class RoundCoordinator implements Serializable {
                 .setVersion(version).setProducedByRound(s.round).setDigest(digest).setCreatedAtMs(now).build();
         out.send(Routed.of(topics().models(), "manifest", WireCodec.get().encode(manifest)));
 
-        SummaryDraft draft = new SummaryDraft();
-        draft.round = s.round;
-        draft.participants = new ArrayList<>(s.commits.keySet());
-        for (CommitInfo ci : s.commits.values()) {
-            draft.totalSamples += ci.sampleCount;
+        SummaryDraft draft = s.drafts.get(s.round);
+        for (String client : draft.participants) {
+            draft.totalSamples += s.commits.get(client).sampleCount;
         }
-        for (CommitInfo ci : s.commits.values()) {
+        for (String client : draft.participants) {
+            CommitInfo ci = s.commits.get(client);
             draft.trainLoss += ci.trainLoss * ci.sampleCount / draft.totalSamples;
             draft.trainAccuracy += ci.trainAccuracy * ci.sampleCount / draft.totalSamples;
         }
@@ -296,22 +466,32 @@ public final class RoundCoordinator implements Serializable {
         draft.modelVersion = version;
         draft.modelDigest = digest;
         draft.evaluators = new ArrayList<>(s.nextRecipients);
-        s.drafts.put(s.round, draft);
 
         s.round = version;
+        s.attempt = 1;
+        s.commits.clear();
+        s.commitOrder.clear();
+        s.updates.clear();
+        // The aggregators already sent the new model to the next round's clients.
+        s.modelSentTo = new ArrayList<>(s.nextRecipients);
         if (version < settings.rounds()) {
             startRound(s, s.nextRecipients, now, out);
         } else {
             s.phase = Phase.FINAL_EVAL;
             s.planIssuedAtMs = now;
+            s.deadlineMs = now + settings.roundTimeout().toMillis();
             sendPlan(s, version, s.nextRecipients, true, now, out);
+            out.timer(s.deadlineMs);
+        }
+        if (draft.evaluators.isEmpty()) {
+            emitSummary(s, draft, now, out);
         }
     }
 
     private void onEval(FederationState s, EvalReport r, long now, CoordinatorOutput out) {
         SummaryDraft draft = s.drafts.get(r.getModelVersion() - 1);
-        if (draft == null || !draft.evaluators.contains(r.getClientId()) || draft.evals.containsKey(r.getClientId())
-                || !draft.modelDigest.equals(r.getModelDigest())) {
+        if (draft == null || draft.modelDigest == null || !draft.evaluators.contains(r.getClientId())
+                || draft.evals.containsKey(r.getClientId()) || !draft.modelDigest.equals(r.getModelDigest())) {
             return;
         }
         EvalInfo info = new EvalInfo();
@@ -322,6 +502,12 @@ public final class RoundCoordinator implements Serializable {
         if (draft.evals.keySet().containsAll(draft.evaluators)) {
             emitSummary(s, draft, now, out);
         }
+    }
+
+    private static List<String> missingEvaluators(SummaryDraft d) {
+        List<String> missing = new ArrayList<>(d.evaluators);
+        missing.removeAll(d.evals.keySet());
+        return missing;
     }
 
     private void emitSummary(FederationState s, SummaryDraft d, long now, CoordinatorOutput out) {
@@ -345,13 +531,21 @@ public final class RoundCoordinator implements Serializable {
                 .setEvalLoss(loss).setEvalAccuracy(acc).setEvalSamples(evalSamples).setEvalClients(d.evals.size())
                 .setAggregationTimeMs(d.aggregationTimeMs).setRoundTimeMs(d.roundTimeMs)
                 .setModelVersion(d.modelVersion).setModelDigest(d.modelDigest)
-                .setRejections(s.rejections.getOrDefault(d.round, 0)).setTimestampMs(now)
+                .setRejections(s.rejections.getOrDefault(d.round, 0))
+                .setLateUpdates(s.lateUpdates.getOrDefault(d.round, 0))
+                .setStragglers(d.stragglers).setCloseReason(d.closeReason).setAttempts(d.attempts)
+                .setTimestampMs(now)
                 .build();
         out.send(Routed.of(topics().metrics(), settings.federation(), WireCodec.get().encode(summary)));
         s.drafts.remove(d.round);
-        LOG.info("[{}] round {}: {} participants, train loss {}, eval accuracy {}, round {} ms, aggregation {} ms, model {}",
-                settings.federation(), d.round, d.participants.size(), String.format("%.4f", d.trainLoss),
-                String.format("%.4f", acc), d.roundTimeMs, d.aggregationTimeMs, shortDigest(d.modelDigest));
+        s.rejections.remove(d.round);
+        s.lateUpdates.remove(d.round);
+        LOG.info("[{}] round {}: {} participants{}, train loss {}, eval accuracy {}, round {} ms, aggregation {} ms, "
+                        + "{} rejected, {} late, model {}",
+                settings.federation(), d.round, d.participants.size(),
+                d.stragglers.isEmpty() ? "" : " (stragglers " + d.stragglers + ", " + d.closeReason + ")",
+                String.format("%.4f", d.trainLoss), String.format("%.4f", acc), d.roundTimeMs, d.aggregationTimeMs,
+                summary.getRejections(), summary.getLateUpdates(), shortDigest(d.modelDigest));
         if (s.phase == Phase.FINAL_EVAL && d.modelVersion == settings.rounds()) {
             finish(s, d, acc, now, out);
         }

@@ -18,5 +18,6 @@ public enum RejectReason {
     LATE_UPDATE,
     STALE_UPDATE,
     FUTURE_ROUND,
-    CONFLICT
+    CONFLICT,
+    INCOMPLETE_UPDATE
 }

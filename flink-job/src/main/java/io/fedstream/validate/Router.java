@@ -69,6 +69,14 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
             routeClientRecord(in, record, type, topicClient, ctx, out);
         } else if (in.topic.equals(topics.checkin())) {
             if (type.equals("CheckIn") || type.equals("Heartbeat")) {
+                // The id names the client's topics; one that cannot would fail the coordinator on every replay.
+                String id = String.valueOf(record.get(record.getSchema().getField("clientId").pos()));
+                try {
+                    Topics.requireId("client id", id);
+                } catch (IllegalArgumentException e) {
+                    reject(ctx, out, in, RejectReason.CLIENT_TOPIC_MISMATCH, e.getMessage(), null, null);
+                    return;
+                }
                 out.collect(RoundEvent.of(type, in.value, in.source()));
             } else {
                 reject(ctx, out, in, RejectReason.WRONG_TOPIC, type + " does not belong on the check-in topic", null, null);
@@ -121,7 +129,10 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
                     reject(ctx, out, in, RejectReason.valueOf(p[0]), p[1], topicClient, round);
                     return;
                 }
-                ctx.output(CHUNKS, updateChunk(uc, in));
+                ChunkInput chunk = updateChunk(uc, in);
+                out.collect(RoundEvent.chunkSeen(uc.getRound(), uc.getClientId(), uc.getChunkIndex(), uc.getOffset(),
+                        chunk.data.length, uc.getChunkDigest(), uc.getSampleCount(), uc.getBaseModelDigest(), in.source()));
+                ctx.output(CHUNKS, chunk);
             }
             case "UpdateCommit", "EvalReport" -> out.collect(RoundEvent.of(type, in.value, in.source()));
             default -> reject(ctx, out, in, RejectReason.WRONG_TOPIC, type + " does not belong on a client topic", topicClient, round);
@@ -189,6 +200,6 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
         LOG.debug("rejected {} from {}: {}", reason, in.source(), detail);
         ctx.output(REJECTS, Rejects.deadLetter(topics, reason, detail, in.topic, in.partition, in.offset, clientId, round, in.value));
         // The coordinator counts rejections in the round summary.
-        out.collect(RoundEvent.rejection(round == null ? -1 : round, reason.name(), in.source()));
+        out.collect(RoundEvent.rejection(round == null ? -1 : round, clientId, reason.name(), in.source()));
     }
 }

@@ -55,6 +55,11 @@ public final class Topics {
         return base() + "deadletter";
     }
 
+    /** Updates that came too late for their round, or were trained on an older global model. */
+    public String late() {
+        return base() + "late";
+    }
+
     public String clientUpdates(String clientId) {
         return base() + "client." + requireId("client id", clientId) + ".updates";
     }

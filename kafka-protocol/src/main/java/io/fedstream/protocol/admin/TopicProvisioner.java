@@ -43,6 +43,7 @@ public final class TopicProvisioner implements AutoCloseable {
         list.add(topic(topics.models(), modelPartitions));
         list.add(topic(topics.metrics(), 1));
         list.add(topic(topics.deadLetter(), 1));
+        list.add(topic(topics.late(), 1));
         create(list);
     }
 
