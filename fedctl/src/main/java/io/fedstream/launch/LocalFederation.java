@@ -189,8 +189,8 @@ public final class LocalFederation {
             private ModelKind model = ModelKind.MLP;
             private int rounds = 10;
             private int localEpochs = 2;
-            private int batchSize = 32;
-            private double learningRate = 0.05;
+            private int batchSize = 16;
+            private double learningRate = 0.1;
             private int parallelism = 1;
             private JobSettings.Delivery delivery = JobSettings.Delivery.AT_LEAST_ONCE;
             private Duration checkpointInterval = Duration.ofSeconds(10);
