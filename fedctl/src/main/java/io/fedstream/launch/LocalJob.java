@@ -13,7 +13,12 @@ public final class LocalJob {
 
     /** Submits the job and returns at once; cancel it through the returned client. */
     public static JobClient start(JobSettings settings) throws Exception {
-        Configuration conf = new Configuration();
+        return start(settings, new Configuration());
+    }
+
+    /** As {@link #start(JobSettings)}, with extra Flink configuration (metric reporters, restart strategy, ...). */
+    public static JobClient start(JobSettings settings, Configuration extra) throws Exception {
+        Configuration conf = new Configuration(extra);
         // Loopback only, on a free port: parallel runs on one machine must not collide.
         conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
         conf.set(RestOptions.ADDRESS, "127.0.0.1");

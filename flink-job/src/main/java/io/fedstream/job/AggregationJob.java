@@ -56,11 +56,9 @@ public final class AggregationJob {
         try {
             settings = JobSettings.fromArgs(args);
         } catch (IllegalArgumentException e) {
-            System.err.println("error: " + e.getMessage());
-            System.err.println();
-            System.err.println(JobSettings.help());
-            System.exit(2);
-            return;
+            // Never System.exit: a jar run through a session cluster's REST API runs main inside the JobManager,
+            // and exiting would take every other job on that cluster down with it.
+            throw new IllegalArgumentException(e.getMessage() + "\n\n" + JobSettings.help(), e);
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         build(env, settings);
