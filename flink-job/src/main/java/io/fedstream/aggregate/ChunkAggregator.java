@@ -143,7 +143,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
     }
 
     private void onUpdate(ChunkState s, ChunkInput in, Collector<Routed> out) {
-        if (false) {
+        if (Arrays.binarySearch(s.contributors, in.clientId) >= 0) {
             // The same client's chunk again: a producer retry, a restarted sidecar or a replay. Never counted twice.
             LOG.debug("duplicate update chunk {}/{} of {} ignored", in.round, in.chunk, in.clientId);
             return;

@@ -240,8 +240,9 @@ public final class RoundCoordinator implements Serializable {
             return;
         }
         UpdateProgress p = s.updates.get(e.clientId);
-        if (p == null || e.chunk == 0) {
-            // Chunk 0 opens an update (sidecars send in order); a resent update starts afresh.
+        if (p == null) {
+            // The first update a client sends for a round is binding: the aggregators keep its chunks, so a resent
+            // copy may only repeat it, never replace it.
             p = new UpdateProgress();
             p.sampleCount = e.sampleCount;
             p.baseModelDigest = e.baseModelDigest;
@@ -258,6 +259,8 @@ public final class RoundCoordinator implements Serializable {
             taint(s, e.clientId, RejectReason.BAD_SAMPLE_COUNT.name(), "chunks disagree on the sample count");
         } else if (!p.baseModelDigest.equals(e.baseModelDigest)) {
             taint(s, e.clientId, RejectReason.STALE_UPDATE.name(), "chunks disagree on the base model");
+        } else if (p.chunkDigests.containsKey(e.chunk) && !p.chunkDigests.get(e.chunk).equals(e.digest)) {
+            taint(s, e.clientId, RejectReason.CONFLICT.name(), "chunk " + e.chunk + " was sent again with other content");
         } else {
             p.chunkDigests.put(e.chunk, e.digest);
         }
