@@ -33,6 +33,14 @@ final class TopicsCommand implements Command {
         return "Usage: fedstream topics --bootstrap-servers HOST:PORT [flags]\n\nFlags:\n" + PARSER.help();
     }
 
+    private static void sleep() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     @Override
     public int run(String[] args) {
         Map<String, String> v = PARSER.parse(args);
@@ -45,7 +53,16 @@ final class TopicsCommand implements Command {
                 p.ensureClientTopics(topics, c);
             }
             String prefix = "fedstream." + topics.federation() + ".";
-            new TreeSet<>(p.listTopics()).stream().filter(t -> t.startsWith(prefix)).forEach(System.out::println);
+            // Newly created topics reach the metadata a moment later; wait until our own are listed.
+            TreeSet<String> listed = new TreeSet<>(p.listTopics());
+            List<String> ours = new java.util.ArrayList<>(List.of(topics.late()));
+            clients.forEach(c -> ours.add(topics.clientModel(c)));
+            for (int i = 0; i < 50 && !listed.containsAll(ours); i++) {
+                sleep();
+                listed.clear();
+                listed.addAll(p.listTopics());
+            }
+            listed.stream().filter(t -> t.startsWith(prefix)).forEach(System.out::println);
         }
         return 0;
     }
