@@ -60,7 +60,7 @@ public final class RoundCoordinator implements Serializable {
     public void handle(FederationState s, RoundEvent e, long now, CoordinatorOutput out) {
         switch (e.type) {
             case "Rejected" -> {
-                count(s.rejections, s.round);
+                count(s.rejections, roundToCount(s, e.round));
                 if (e.clientId != null && e.round == s.round && s.phase == Phase.TRAINING) {
                     taint(s, e.clientId, e.reason, "a chunk of the update was rejected: " + e.reason);
                 }
@@ -367,12 +367,20 @@ public final class RoundCoordinator implements Serializable {
                         CoordinatorOutput out) {
         boolean late = reason == RejectReason.LATE_UPDATE || reason == RejectReason.STALE_UPDATE;
         LOG.debug("[{}] {} {} from {}: {}", settings.federation(), late ? "late" : "rejected", reason, e.source, detail);
-        count(late ? s.lateUpdates : s.rejections, s.round);
+        count(late ? s.lateUpdates : s.rejections, roundToCount(s, round));
         out.rejected(reason.name(), late);
         String[] src = parseSource(e.source);
         Routed r = Rejects.deadLetter(topics(), reason, detail, src[0], Integer.parseInt(src[1]), Long.parseLong(src[2]),
                 client, round < 0 ? null : round, e.value);
         out.send(late ? new Routed(topics().late(), r.key, r.value) : r);
+    }
+
+    /**
+     * The summary that counts a rejected record: that of the round the record names while its summary is still
+     * open (a late update usually arrives just after its round closed), else the round in progress.
+     */
+    private static int roundToCount(FederationState s, int named) {
+        return named >= 0 && named <= s.round && s.drafts.containsKey(named) ? named : s.round;
     }
 
     private static void count(Map<Integer, Integer> counts, int round) {
