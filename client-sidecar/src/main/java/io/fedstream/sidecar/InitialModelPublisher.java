@@ -4,6 +4,7 @@ import io.fedstream.avro.ModelManifest;
 import io.fedstream.chunk.ChunkLayout;
 import io.fedstream.chunk.ModelChunker;
 import io.fedstream.protocol.Topics;
+import io.fedstream.protocol.model.ModelSpec;
 import io.fedstream.protocol.serde.WireCodec;
 import io.fedstream.train.LocalModel;
 import java.nio.charset.StandardCharsets;
@@ -26,10 +27,20 @@ public final class InitialModelPublisher {
     }
 
     public static ModelManifest publish(String bootstrapServers, Topics topics, LocalModel model, int chunkFloats) {
-        ModelChunker chunker = new ModelChunker(topics.federation(), 0, model.spec(), model.getParameters(), chunkFloats);
+        return publish(bootstrapServers, topics, model.spec(), model.getParameters(), chunkFloats);
+    }
+
+    /** Publishes {@code weights}, laid out as {@code spec}, as version 0; returns its manifest. */
+    public static ModelManifest publish(String bootstrapServers, Topics topics, ModelSpec spec, float[] weights,
+                                        int chunkFloats) {
+        ModelChunker chunker = new ModelChunker(topics.federation(), 0, spec, weights, chunkFloats);
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "fedstream-" + topics.federation() + "-initial-model");
+        // A model of hundreds of MB takes a while to send; the broker's default limit for a transaction is 15 min.
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "600000");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "2");
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(1024 * 1024));
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         WireCodec codec = WireCodec.get();

@@ -126,8 +126,9 @@ public final class Sidecar implements Runnable, AutoCloseable {
                     .setFederation(settings.federation()).setClientId(settings.clientId())
                     .setTrainSamples(silo.train().size()).setTestSamples(silo.test().size())
                     .setSpecFingerprint(specFingerprint).setTimestampMs(now)
+                    // "load" is what --max-load compares, from the first check-in on (heartbeats carry it later).
                     .setResources(Map.of("cpus", (double) Runtime.getRuntime().availableProcessors(),
-                            "freeMemoryMb", Runtime.getRuntime().freeMemory() / 1e6))
+                            "freeMemoryMb", Runtime.getRuntime().freeMemory() / 1e6, "load", loadPerCore()))
                     .setSidecarVersion("0.1.0")
                     .build());
         } else {
@@ -224,10 +225,12 @@ public final class Sidecar implements Runnable, AutoCloseable {
                 .seed(cfg.getSeed() ^ settings.clientId().hashCode())
                 .build();
         TrainMetrics trained = model.train(silo.train(), training);
-        float[] after = model.getParameters();
-        float[] delta = new float[after.length];
+        // The trained weights become the delta in place: with the base (assembled in place from the chunks) and
+        // the engine's own copy, that is all a sidecar holds of a model. The update is then encoded and sent chunk
+        // by chunk, so no serialized copy of the whole update exists either.
+        float[] delta = model.getParameters();
         for (int i = 0; i < delta.length; i++) {
-            delta[i] = after[i] - base[i];
+            delta[i] -= base[i];
         }
         publisher.publishUpdate(plan.getRound(), silo.train().size(), plan.getBaseModelDigest(), specFingerprint, delta,
                 new UpdateMetrics(trained.loss(), trained.accuracy(), trained.durationMs()), plan.getChunkFloats());

@@ -30,6 +30,7 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.TestInstance;
 
 /**
@@ -39,6 +40,10 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FederationIT {
+    /** Work folders of this class; JUnit deletes it after the last test. */
+    @TempDir
+    static Path tempRoot;
+
     private static final int CLIENTS = 3;
     private static final int ROUNDS = 3;
     /** Small chunks, so the ~10k-float digits MLP spans several chunks and aggregators. */
@@ -53,7 +58,7 @@ class FederationIT {
     void runFederation() throws Exception {
         kafka = EmbeddedKafka.start();
         bootstrap = kafka.bootstrapServers();
-        Path work = Files.createTempDirectory("fedstream-it-");
+        Path work = Files.createTempDirectory(tempRoot, "fedstream-it-");
         Path dataRoot = Path.of(System.getProperty("user.dir")).getParent().resolve("data");
         LocalFederation.Options options = LocalFederation.options()
                 .bootstrapServers(bootstrap).federation(topics.federation())

@@ -15,12 +15,17 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The same seed gives the same federation: same data split, same client selections, and (because local training
  * is seeded and the aggregation sum does not depend on arrival order) the same global model, bit for bit.
  */
 class ReproducibilityIT {
+    /** Work folders of this class; JUnit deletes it after the last test. */
+    @TempDir
+    static Path tempRoot;
+
     private static final int ROUNDS = 3;
 
     @Test
@@ -39,7 +44,7 @@ class ReproducibilityIT {
     private record Run(FederationResult result, List<List<String>> selections) {}
 
     private static Run run(String bootstrap, String federation) throws Exception {
-        Path work = Files.createTempDirectory("fedstream-repro-");
+        Path work = Files.createTempDirectory(tempRoot, "fedstream-repro-");
         Path dataRoot = Path.of(System.getProperty("user.dir")).getParent().resolve("data");
         FederationResult result = new LocalFederation(LocalFederation.options()
                 .bootstrapServers(bootstrap).federation(federation).dataset("digits").dataRoot(dataRoot).workDir(work)

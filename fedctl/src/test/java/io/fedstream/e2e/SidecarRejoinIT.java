@@ -28,18 +28,23 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.core.execution.JobClient;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A sidecar stopped in the middle of a federation and started again under the same client id picks up where
  * its committed offsets left it, takes part in the remaining rounds, and the federation finishes.
  */
 class SidecarRejoinIT {
+    /** Work folders of this class; JUnit deletes it after the last test. */
+    @TempDir
+    static Path tempRoot;
+
     private static final int ROUNDS = 4;
 
     @Test
     void restartedSidecarRejoins() throws Exception {
         Topics topics = new Topics("rejoin");
-        Path work = Files.createTempDirectory("fedstream-rejoin-");
+        Path work = Files.createTempDirectory(tempRoot, "fedstream-rejoin-");
         Path dataRoot = Path.of(System.getProperty("user.dir")).getParent().resolve("data");
         List<SiloData> silos = new DirichletPartitioner(2, 1.0, 0.2, 3).partition(DatasetLoader.resolve("digits", dataRoot));
         SiloData.writeAll(silos, work);

@@ -36,9 +36,22 @@ public class FederationState {
     public long planIssuedAtMs;
     public long decidedAtMs;
     public Map<String, CommitInfo> commits = new TreeMap<>();
+    /**
+     * Update digest of every participant of every decided round (round, then client), so a replayed commit of an
+     * aggregated update is known as a duplicate after its round is over.
+     */
+    public Map<Integer, Map<String, String>> aggregatedDigests = new HashMap<>();
     public List<String> nextRecipients = new ArrayList<>();
     public Map<Integer, String> chunkDigests = new HashMap<>();
     public long lastChunkAtMs;
+
+    /**
+     * Records that name a round which has not started yet, by that round, in arrival order: update chunks, commits
+     * and evaluations of a model not yet made. After a restore from a checkpoint the job reads everything the
+     * clients sent since, and later rounds' records can come before the replayed rounds that lead to them.
+     */
+    public Map<Integer, List<RoundEvent>> held = new TreeMap<>();
+    public int heldCount;
 
     /** Summaries that wait for the clients' evaluations of the model their round produced. */
     public Map<Integer, SummaryDraft> drafts = new HashMap<>();

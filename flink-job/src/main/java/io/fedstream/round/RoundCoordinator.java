@@ -57,9 +57,15 @@ public final class RoundCoordinator implements Serializable {
         return settings.topics();
     }
 
+    /** Held records of rounds not started yet, at most; past it, such records are treated as if no round waited. */
+    static final int MAX_HELD = 200_000;
+
     public void handle(FederationState s, RoundEvent e, long now, CoordinatorOutput out) {
         switch (e.type) {
             case "Rejected" -> {
+                if (e.clientId != null && hold(s, e, e.round)) {
+                    return;
+                }
                 count(s.rejections, roundToCount(s, e.round));
                 if (e.clientId != null && e.round == s.round && s.phase == Phase.TRAINING) {
                     taint(s, e.clientId, e.reason, "a chunk of the update was rejected: " + e.reason);
@@ -67,7 +73,9 @@ public final class RoundCoordinator implements Serializable {
                 return;
             }
             case "ChunkSeen" -> {
-                onChunkSeen(s, e);
+                if (!hold(s, e, e.round)) {
+                    onChunkSeen(s, e);
+                }
                 return;
             }
             default -> { }
@@ -90,11 +98,52 @@ public final class RoundCoordinator implements Serializable {
         } else if (record instanceof ModelManifest m) {
             onManifest(s, m, e.value, now, out);
         } else if (record instanceof UpdateCommit c) {
-            onCommit(s, c, e, now, out);
+            if (!hold(s, e, c.getRound())) {
+                onCommit(s, c, e, now, out);
+            }
         } else if (record instanceof ChunkAggregated c) {
             onChunkAggregated(s, c, now, out);
         } else if (record instanceof EvalReport r) {
-            onEval(s, r, now, out);
+            // An evaluation of model v is sent with the plan of round v (or the final evaluation when v is the last).
+            if (!hold(s, e, r.getModelVersion())) {
+                onEval(s, r, now, out);
+            }
+        }
+    }
+
+    /**
+     * Keeps a record that names round {@code round} until that round starts, if it has not started yet and the
+     * federation will get there; returns whether it was kept. Live clients cannot send such records (they train a
+     * round once its plan is out), but a job restored from a checkpoint reads everything sent since, and a
+     * later round's records can come before the replayed rounds that lead to them. Beyond the last round, or
+     * with {@link #MAX_HELD} records held, a record is handled at once (a commit is then rejected as FUTURE_ROUND).
+     */
+    private boolean hold(FederationState s, RoundEvent e, int round) {
+        boolean notStarted = round > s.round || (round == s.round && s.phase == Phase.GATHERING);
+        if (!notStarted || round > settings.rounds() || s.phase == Phase.FINISHED || s.heldCount >= MAX_HELD) {
+            return false;
+        }
+        if (round == settings.rounds() && !"EvalReport".equals(e.type)) {
+            // Only the final model's evaluations belong to the round after the last.
+            return false;
+        }
+        s.held.computeIfAbsent(round, k -> new ArrayList<>()).add(e);
+        s.heldCount++;
+        LOG.debug("[{}] {} from {} for round {} held until that round starts", settings.federation(), e.type, e.source, round);
+        return true;
+    }
+
+    /** Handles, in arrival order, the records held for the round that has just started. */
+    private void releaseHeld(FederationState s, long now, CoordinatorOutput out) {
+        List<RoundEvent> waiting = s.held.remove(s.round);
+        if (waiting == null) {
+            return;
+        }
+        s.heldCount -= waiting.size();
+        LOG.debug("[{}] round {}: handling {} records that came before it started", settings.federation(), s.round,
+                waiting.size());
+        for (RoundEvent e : waiting) {
+            handle(s, e, now, out);
         }
     }
 
@@ -110,6 +159,12 @@ public final class RoundCoordinator implements Serializable {
         info.testSamples = c.getTestSamples();
         info.specFingerprint = c.getSpecFingerprint();
         info.lastSeenMs = now;
+        // A load reported in the check-in counts like a heartbeat's: otherwise an overloaded client is eligible
+        // (load 0) from its first check-in until its first heartbeat, and may be selected for round 0.
+        Double load = c.getResources() == null ? null : c.getResources().get("load");
+        if (load != null) {
+            info.load = load;
+        }
         if (back) {
             LOG.info("[{}] client {} checked in ({} train / {} test samples); {} clients known",
                     settings.federation(), c.getClientId(), c.getTrainSamples(), c.getTestSamples(), s.clients.size());
@@ -183,6 +238,7 @@ public final class RoundCoordinator implements Serializable {
         sendPlan(s, s.round, selected, false, now, out);
         out.timer(s.deadlineMs);
         LOG.debug("[{}] round {} attempt {} planned for {}", settings.federation(), s.round, s.attempt, selected);
+        releaseHeld(s, now, out);
     }
 
     private void sendPlan(FederationState s, int round, List<String> selected, boolean evaluateOnly, long now,
@@ -281,6 +337,10 @@ public final class RoundCoordinator implements Serializable {
         CommitInfo previous = c.getRound() == s.round ? s.commits.get(client) : null;
         if (previous != null && previous.updateDigest.equals(c.getUpdateDigest())) {
             LOG.debug("[{}] duplicate commit of {} for round {} ignored", settings.federation(), client, c.getRound());
+            return;
+        }
+        if (c.getUpdateDigest().equals(s.aggregatedDigests.getOrDefault(c.getRound(), Map.of()).get(client))) {
+            LOG.debug("[{}] replayed commit of {} for closed round {} ignored", settings.federation(), client, c.getRound());
             return;
         }
         if (s.phase == Phase.GATHERING || c.getRound() > s.round) {
@@ -408,6 +468,11 @@ public final class RoundCoordinator implements Serializable {
             participants.add(new Participant(client, n, (double) n / total));
         }
         s.commits.keySet().retainAll(chosen);
+        Map<String, String> digests = new java.util.TreeMap<>();
+        for (String client : chosen) {
+            digests.put(client, s.commits.get(client).updateDigest);
+        }
+        s.aggregatedDigests.put(s.round, digests);
         int next = s.round + 1;
         List<String> live = eligible(s, now);
         List<String> recipients = next < settings.rounds()
@@ -493,6 +558,7 @@ public final class RoundCoordinator implements Serializable {
             s.deadlineMs = now + settings.roundTimeout().toMillis();
             sendPlan(s, version, s.nextRecipients, true, now, out);
             out.timer(s.deadlineMs);
+            releaseHeld(s, now, out);
         }
         if (draft.evaluators.isEmpty()) {
             emitSummary(s, draft, now, out);

@@ -34,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
 import org.apache.avro.specific.SpecificRecord;
@@ -463,7 +464,8 @@ class RoundCoordinatorTest {
         String v0 = manifest0.getDigest();
 
         // --- rejected commits of round 0 ---
-        expectRejected(commit("a", 1, 100, digestOf("a1"), v0).build(), RejectReason.FUTURE_ROUND, 0, 5);
+        // (a commit for round 1 would be held until round 1 starts; round 2 never comes in a two-round federation)
+        expectRejected(commit("a", 2, 100, digestOf("a2"), v0).build(), RejectReason.FUTURE_ROUND, 0, 5);
         expectRejected(commit("zed", 0, 100, digestOf("z"), v0).build(), RejectReason.UNKNOWN_CLIENT, 4, 77);
         expectRejected(commit("d", 0, 100, digestOf("d0"), v0).build(), RejectReason.NOT_SELECTED, 0, 6);
         expectRejected(commit("a", 0, 100, digestOf("a0"), v0).setSpecFingerprint(OTHER_FP).build(),
@@ -767,7 +769,7 @@ class RoundCoordinatorTest {
         expectRejected(commit("a", 0, 10, digest, v0).build(), RejectReason.NON_FINITE, 0, 6);
         assertTrue(!state.commits.containsKey("a"));
         // A rejection notice of another client or round does not taint a's update.
-        notice(RoundEvent.rejection(1, "b", "NON_FINITE", T.clientUpdates("b") + "/0@4"));
+        notice(RoundEvent.rejection(2, "b", "NON_FINITE", T.clientUpdates("b") + "/0@4"));
         update("b", 0, 20, v0);
         assertTrue(state.commits.containsKey("b"));
     }
@@ -780,9 +782,78 @@ class RoundCoordinatorTest {
     }
 
     @Test
-    void commitBeforeTheFederationStartedIsFromTheFuture() throws Exception {
+    void commitBeyondTheLastRoundIsFromTheFuture() throws Exception {
         checkIn("a");
-        expectRejected(commit("a", 0, 10, digestOf("u"), "none").build(), RejectReason.FUTURE_ROUND, 0, 5);
+        expectRejected(commit("a", 2, 10, digestOf("u"), "none").build(), RejectReason.FUTURE_ROUND, 0, 5);
+        assertEquals(0, state.heldCount);
+    }
+
+    @Test
+    void commitBeforeTheFederationStartedIsHeldUntilRoundZeroStartsAndThenChecked() throws Exception {
+        checkIn("a");
+        checkIn("b");
+        commit(commit("a", 0, 10, digestOf("u"), digestOf("not the initial model")).build());
+        assertTrue(out.isEmpty() && out.rejectedMetrics.isEmpty(), "held, not rejected");
+        assertEquals(1, state.heldCount);
+        checkIn("c");
+        manifest(manifest0);
+        assertEquals(FederationState.Phase.TRAINING, state.phase);
+        assertEquals(0, state.heldCount);
+        assertTrue(state.held.isEmpty());
+        Rejected r = out.only(T.late(), Rejected.class);
+        assertEquals(RejectReason.STALE_UPDATE.name(), r.getReason(), r.getDetail());
+        assertEquals(List.of("STALE_UPDATE/late"), out.rejectedMetrics);
+    }
+
+    /**
+     * A job restored from a checkpoint reads everything the clients sent since, on every topic at once: round 1's
+     * update chunks, its commits and the evaluations of model 1 can all come before round 0 is decided again. They
+     * are held until round 1 starts and then count as if they had come in order.
+     */
+    @Test
+    void recordsOfARoundThatHasNotStartedAreHeldUntilItStarts() throws Exception {
+        startRound0();
+        String v0 = manifest0.getDigest();
+        update("a", 0, 100, v0);
+        update("b", 0, 200, v0);
+        // Replayed from the clients' topics ahead of time: what a, b and c sent in round 1, trained on model 1.
+        List<String> v1Chunks = List.of(digestOf("v1c0"), digestOf("v1c1"), digestOf("v1c2"));
+        String v1 = Digests.composite(FP, v1Chunks);
+        List<String> selected1 = ClientSelector.select(List.of("a", "b", "c"), 3, SEED, 1);
+        assertEquals(List.of("a", "b", "c"), selected1);
+        for (String client : selected1) {
+            eval(client, 1, v1, 100, 0.5, 0.75);
+        }
+        Map<String, String> round1 = new TreeMap<>();
+        for (String client : selected1) {
+            String digest = sendUpdate(client, 1, 10, v1, "r1");
+            round1.put(client, digest);
+            if (client.equals("c")) {
+                notice(RoundEvent.rejection(1, "c", "NON_FINITE", T.clientUpdates("c") + "/0@99"));
+            }
+            commit(commit(client, 1, 10, digest, v1).build());
+        }
+        assertTrue(out.isEmpty() && out.rejectedMetrics.isEmpty(), "nothing of round 1 is handled in round 0");
+        assertEquals(3 + 3 * (CHUNKS + 1) + 1, state.heldCount);
+
+        update("c", 0, 300, v0);
+        assertEquals(1, out.decisions.size(), "round 0 is decided with a, b and c");
+        out.clear();
+        for (int c = 0; c < CHUNKS; c++) {
+            chunkDone(0, c, v1Chunks.get(c));
+        }
+        // Round 1 starts; its held records are handled now: c's update had a rejected chunk, a's and b's are good.
+        assertEquals(0, state.heldCount);
+        assertEquals(1, state.round);
+        assertEquals(Set.of("a", "b"), state.commits.keySet());
+        Rejected r = out.only(T.deadLetter(), Rejected.class);
+        assertEquals("NON_FINITE", r.getReason());
+        assertEquals("c", r.getClientId());
+        assertTrue(state.drafts.isEmpty(), "round 0's summary is out: every recipient of model 1 evaluated it");
+        RoundSummary s0 = out.only(T.metrics(), RoundSummary.class);
+        assertEquals(0, s0.getRound());
+        assertEquals(0.75, s0.getEvalAccuracy(), 1e-12);
+        assertEquals(3, s0.getEvalClients());
     }
 
     // ------------------------------------------------------------------ deadlines
