@@ -7,7 +7,7 @@ import java.util.List;
 public final class Fedstream {
     static final List<Command> COMMANDS = List.of(
             new DemoCommand(), new SidecarCommand(), new JobCommand(), new PartitionCommand(),
-            new InitModelCommand(), new TopicsCommand());
+            new InitModelCommand(), new TopicsCommand(), new BenchCommand());
 
     private Fedstream() {}
 

@@ -97,12 +97,12 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         if (s.base != null) {
             return;
         }
-        s.base = in.data;
+        s.base = in.values();
         s.baseOffset = in.offset;
         s.specFingerprint = in.specFingerprint;
         s.totalFloats = in.totalFloats;
         if (s.distributeTo.length > 0) {
-            send(s, s.base, in.round, in.chunk, in.chunkCount, s.distributeTo, false, out);
+            sendTo(s.distributeTo, encode(s, s.base, in.round, in.chunk, in.chunkCount), out);
             s.distributeTo = new String[0];
         }
         replayEarly(s, out);
@@ -110,7 +110,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
 
     private void onDistribute(ChunkState s, ChunkInput in, Collector<Routed> out) {
         if (s.base != null) {
-            send(s, s.base, in.round, in.chunk, in.chunkCount, in.clients, false, out);
+            sendTo(in.clients, encode(s, s.base, in.round, in.chunk, in.chunkCount), out);
         } else {
             s.distributeTo = in.clients;
         }
@@ -171,14 +171,14 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             return;
         }
         int expected = s.expectedLength;
-        if (in.data.length != expected) {
-            reject(in, RejectReason.WRONG_LENGTH, "chunk " + in.chunk + " has " + in.data.length + " values, expected " + expected, out);
+        if (in.valueCount() != expected || in.data.length % Float.BYTES != 0) {
+            reject(in, RejectReason.WRONG_LENGTH, "chunk " + in.chunk + " has " + in.valueCount() + " values, expected " + expected, out);
             return;
         }
         if (s.sum == null) {
-            s.sum = new WeightedSum(in.data.length);
+            s.sum = new WeightedSum(expected);
         }
-        s.sum.add(in.data, in.sampleCount);
+        s.sum.add(in.values(), in.sampleCount);
         int pos = -Arrays.binarySearch(s.contributors, in.clientId) - 1;
         s.contributors = insert(s.contributors, pos, in.clientId);
         s.contributorSources = insert(s.contributorSources, pos, in.sourceTopic + "/" + in.sourcePartition + "@" + in.sourceOffset);
@@ -222,14 +222,18 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         }
         float[] next = rule.apply(s.base, s.sum, s.sum.totalWeight);
         int chunk = in.chunk;
-        String digest = send(s, next, d.getRound() + 1, chunk, d.getChunkCount(),
-                d.getNextRecipients().toArray(new String[0]), true, out);
+        EncodedChunk encoded = encode(s, next, d.getRound() + 1, chunk, d.getChunkCount());
+        out.collect(Routed.of(topics.models(), String.valueOf(chunk), encoded.value()));
         ChunkAggregated done = ChunkAggregated.newBuilder()
                 .setFederation(federation).setRound(d.getRound()).setVersion(d.getRound() + 1)
-                .setChunkIndex(chunk).setChunkCount(d.getChunkCount()).setChunkDigest(digest)
+                .setChunkIndex(chunk).setChunkCount(d.getChunkCount()).setChunkDigest(encoded.digest())
                 .setContributors(s.contributors.length).setFinishedAtMs(System.currentTimeMillis())
                 .build();
         out.collect(Routed.of(topics.control(), federation, WireCodec.get().encode(done)));
+        // The copies for the next round's clients go after the completion notice: the global model is committed
+        // (manifest on the models topic) without waiting for the fan-out, and a client that gets its plan before
+        // its copy simply waits for the chunks.
+        sendTo(d.getNextRecipients().toArray(new String[0]), encoded, out);
         finished.inc();
         // Keep only who contributed, so late chunks and replayed duplicates are recognised; free the big arrays.
         s.base = null;
@@ -278,9 +282,10 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         super.close();
     }
 
-    /** Encodes a model chunk once and writes it to the chosen topics; returns its digest. */
-    private String send(ChunkState s, float[] values, int version, int chunk, int chunkCount, String[] recipients,
-                        boolean toModels, Collector<Routed> out) {
+    /** A model chunk encoded once for every topic it goes to, and the digest of its data. */
+    private record EncodedChunk(byte[] value, String digest) { }
+
+    private EncodedChunk encode(ChunkState s, float[] values, int version, int chunk, int chunkCount) {
         byte[] data = Floats.toBytes(values, 0, values.length);
         String digest = Digests.sha256Hex(data);
         ModelChunk mc = ModelChunk.newBuilder()
@@ -288,14 +293,14 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
                 .setOffset(s.baseOffset).setTotalFloats(s.totalFloats)
                 .setSpecFingerprint(s.specFingerprint).setData(ByteBuffer.wrap(data)).setChunkDigest(digest)
                 .build();
-        byte[] encoded = WireCodec.get().encode(mc);
-        if (toModels) {
-            out.collect(Routed.of(topics.models(), String.valueOf(chunk), encoded));
+        return new EncodedChunk(WireCodec.get().encode(mc), digest);
+    }
+
+    /** Writes the chunk to each client's model topic. */
+    private void sendTo(String[] clients, EncodedChunk encoded, Collector<Routed> out) {
+        for (String client : clients) {
+            out.collect(Routed.of(topics.clientModel(client), client, encoded.value()));
         }
-        for (String client : recipients) {
-            out.collect(Routed.of(topics.clientModel(client), client, encoded));
-        }
-        return digest;
     }
 
     private void reject(ChunkInput in, RejectReason reason, String detail, Collector<Routed> out) {
@@ -305,7 +310,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
                 .setFederation(federation).setRound(in.round).setClientId(in.clientId).setChunkIndex(in.chunk)
                 .setChunkCount(in.chunkCount).setOffset(in.offset).setSampleCount(in.sampleCount)
                 .setBaseModelDigest(in.baseModelDigest)
-                .setData(ByteBuffer.wrap(Floats.toBytes(in.data, 0, in.data.length))).setChunkDigest(in.digest)
+                .setData(ByteBuffer.wrap(in.data)).setChunkDigest(in.digest)
                 .build();
         Routed r = Rejects.deadLetter(topics, reason, detail, in.sourceTopic, in.sourcePartition, in.sourceOffset,
                 in.clientId, in.round, WireCodec.get().encode(original));

@@ -1,5 +1,8 @@
 package io.fedstream.aggregate;
 
+import io.fedstream.chunk.Floats;
+import java.nio.ByteBuffer;
+
 /**
  * Everything a chunk aggregator receives, keyed by (round, chunk): the base model chunk of that round, client
  * update chunks, and the coordinator's plan, decision and distribution orders fanned out to every chunk.
@@ -23,7 +26,12 @@ public class ChunkInput {
     public String clientId;
     public long sampleCount;
     public String baseModelDigest;
-    public float[] data;
+    /**
+     * UPDATE, BASE: the chunk's float32 values, little-endian, as they came on the wire. Bytes rather than a
+     * float[] because Flink copies a byte[] between operators in bulk but writes a float[] one value at a time,
+     * and these arrays are about 1 MiB each.
+     */
+    public byte[] data;
     public String digest;
     /** PLAN: selected clients; DISTRIBUTE: recipients. */
     public String[] clients;
@@ -35,6 +43,16 @@ public class ChunkInput {
     public long sourceOffset;
 
     public ChunkInput() {}
+
+    /** Number of values in {@link #data}. */
+    public int valueCount() {
+        return data.length / Float.BYTES;
+    }
+
+    /** {@link #data} as floats (a new array). */
+    public float[] values() {
+        return Floats.fromBytes(ByteBuffer.wrap(data));
+    }
 
     /** Round in the high 32 bits, chunk in the low: one key per (round, chunk). */
     public static long key(int round, int chunk) {

@@ -65,6 +65,9 @@ public final class AggregationJob {
         env.execute(jobName(settings));
     }
 
+    /** Upper bound of one fetch of the job's Kafka source (the consumer default is 50 MiB). */
+    static final int FETCH_MAX_BYTES = 8 * 1024 * 1024;
+
     public static String jobName(JobSettings settings) {
         return "fedstream-" + settings.federation();
     }
@@ -73,6 +76,7 @@ public final class AggregationJob {
     public static void build(StreamExecutionEnvironment env, JobSettings settings) {
         Topics topics = settings.topics();
         env.setParallelism(settings.parallelism());
+        env.setBufferTimeout(settings.bufferTimeout().toMillis());
         env.enableCheckpointing(settings.checkpointInterval().toMillis(),
                 settings.delivery() == JobSettings.Delivery.EXACTLY_ONCE ? CheckpointingMode.EXACTLY_ONCE : CheckpointingMode.AT_LEAST_ONCE);
         Configuration c = new Configuration();
@@ -97,6 +101,9 @@ public final class AggregationJob {
                 .setProperty("partition.discovery.interval.ms", "1000")
                 // Half-sent updates (aborted or open transactions) are never read.
                 .setProperty("isolation.level", "read_committed")
+                // A fetch returns up to 1 MiB per partition, and there is a partition per client: bound the whole
+                // fetch so that the memory of records in flight does not grow with the number of clients.
+                .setProperty("fetch.max.bytes", String.valueOf(FETCH_MAX_BYTES))
                 .build();
 
         DataStream<WireRecord> input = env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka-input")

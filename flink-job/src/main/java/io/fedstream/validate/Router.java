@@ -11,6 +11,9 @@ import io.fedstream.protocol.serde.WireFormatException;
 import io.fedstream.round.RoundEvent;
 import io.fedstream.wire.Routed;
 import io.fedstream.wire.WireRecord;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -131,7 +134,7 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
                 }
                 ChunkInput chunk = updateChunk(uc, in);
                 out.collect(RoundEvent.chunkSeen(uc.getRound(), uc.getClientId(), uc.getChunkIndex(), uc.getOffset(),
-                        chunk.data.length, uc.getChunkDigest(), uc.getSampleCount(), uc.getBaseModelDigest(), in.source()));
+                        chunk.valueCount(), uc.getChunkDigest(), uc.getSampleCount(), uc.getBaseModelDigest(), in.source()));
                 ctx.output(CHUNKS, chunk);
             }
             case "UpdateCommit", "EvalReport" -> out.collect(RoundEvent.of(type, in.value, in.source()));
@@ -150,10 +153,10 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
         if (!Digests.sha256Hex(uc.getData()).equals(uc.getChunkDigest())) {
             return "DIGEST_MISMATCH:chunk " + uc.getChunkIndex() + " does not hash to its digest";
         }
-        float[] values = Floats.fromBytes(uc.getData());
-        for (int i = 0; i < values.length; i++) {
-            if (!Float.isFinite(values[i])) {
-                return "NON_FINITE:value " + values[i] + " at offset " + (uc.getOffset() + i);
+        FloatBuffer values = uc.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        for (int i = 0; i < values.limit(); i++) {
+            if (!Float.isFinite(values.get(i))) {
+                return "NON_FINITE:value " + values.get(i) + " at offset " + (uc.getOffset() + i);
             }
         }
         return null;
@@ -169,12 +172,20 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
         c.clientId = uc.getClientId();
         c.sampleCount = uc.getSampleCount();
         c.baseModelDigest = uc.getBaseModelDigest();
-        c.data = Floats.fromBytes(uc.getData());
+        c.data = bytesOf(uc.getData());
         c.digest = uc.getChunkDigest();
         c.sourceTopic = in.topic;
         c.sourcePartition = in.partition;
         c.sourceOffset = in.offset;
         return c;
+    }
+
+    /** The bytes of a decoded Avro {@code bytes} field: its own array when it spans all of it, else a copy. */
+    private static byte[] bytesOf(ByteBuffer b) {
+        if (b.hasArray() && b.arrayOffset() + b.position() == 0 && b.remaining() == b.array().length) {
+            return b.array();
+        }
+        return Floats.bytesOf(b);
     }
 
     private static ChunkInput baseChunk(ModelChunk mc, WireRecord in) {
@@ -187,7 +198,7 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
         c.offset = mc.getOffset();
         c.totalFloats = mc.getTotalFloats();
         c.specFingerprint = mc.getSpecFingerprint();
-        c.data = Floats.fromBytes(mc.getData());
+        c.data = bytesOf(mc.getData());
         c.digest = mc.getChunkDigest();
         c.sourceTopic = in.topic;
         c.sourcePartition = in.partition;

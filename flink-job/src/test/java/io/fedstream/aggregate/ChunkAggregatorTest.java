@@ -82,7 +82,7 @@ class ChunkAggregatorTest {
         in.offset = offset;
         in.totalFloats = TOTAL;
         in.specFingerprint = FP;
-        in.data = data.clone();
+        in.data = Floats.toBytes(data, 0, data.length);
         in.digest = Digests.sha256Hex(Floats.toBytes(data, 0, data.length));
         in.sourceTopic = T.models();
         in.sourceOffset = sourceOffset++;
@@ -108,7 +108,7 @@ class ChunkAggregatorTest {
         in.clientId = client;
         in.sampleCount = samples;
         in.baseModelDigest = BASE_DIGEST;
-        in.data = data.clone();
+        in.data = Floats.toBytes(data, 0, data.length);
         in.digest = Digests.sha256Hex(Floats.toBytes(data, 0, data.length));
         in.sourceTopic = T.clientUpdates(client);
         in.sourcePartition = 2;
@@ -241,7 +241,7 @@ class ChunkAggregatorTest {
         assertEquals(update.clientId, original.getClientId());
         assertEquals(update.chunk, original.getChunkIndex());
         assertEquals(update.sampleCount, original.getSampleCount());
-        assertArrayEquals(update.data, Floats.fromBytes(original.getData()));
+        assertArrayEquals(update.values(), Floats.fromBytes(original.getData()));
         assertEquals(update.digest, original.getChunkDigest());
         return r;
     }
@@ -363,7 +363,7 @@ class ChunkAggregatorTest {
         in.clientId = "a";
         in.sampleCount = 10;
         in.baseModelDigest = "0f".repeat(32);
-        in.data = DA.clone();
+        in.data = Floats.toBytes(DA, 0, DA.length);
         in.digest = Digests.sha256Hex(Floats.toBytes(DA, 0, DA.length));
         in.sourceTopic = T.clientUpdates("a");
         in.sourceOffset = 99;

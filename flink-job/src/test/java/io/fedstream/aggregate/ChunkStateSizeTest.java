@@ -105,7 +105,7 @@ class ChunkStateSizeTest {
             ChunkInput b = order(ChunkInput.BASE);
             b.totalFloats = LEN;
             b.specFingerprint = FP;
-            b.data = base;
+            b.data = Floats.toBytes(base, 0, LEN);
             b.digest = Digests.sha256Hex(Floats.toBytes(base, 0, LEN));
             b.sourceTopic = T.models();
             harness.processElement(b, 0);
@@ -118,12 +118,13 @@ class ChunkStateSizeTest {
                 u.clientId = ids[i];
                 u.sampleCount = 1 + r.nextInt(10_000);
                 u.baseModelDigest = BASE_DIGEST;
-                u.data = random(r, 1e-2f);
-                u.digest = Digests.sha256Hex(Floats.toBytes(u.data, 0, LEN));
+                float[] delta = random(r, 1e-2f);
+                u.data = Floats.toBytes(delta, 0, LEN);
+                u.digest = Digests.sha256Hex(u.data);
                 u.sourceTopic = T.clientUpdates(ids[i]);
                 u.sourceOffset = i;
                 for (int k = 0; k < LEN; k++) {
-                    exact[k] += (double) u.sampleCount * u.data[k];
+                    exact[k] += (double) u.sampleCount * delta[k];
                 }
                 total += u.sampleCount;
                 participants.add(new Participant(ids[i], u.sampleCount, 0.0));

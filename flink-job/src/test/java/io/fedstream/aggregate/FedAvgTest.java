@@ -281,14 +281,20 @@ class FedAvgTest {
     @Test
     void blockedAddEqualsScalarAdd() {
         Random r = new Random(31);
-        for (int length : new int[] {1, 7, WeightedSum.BLOCK - 1, WeightedSum.BLOCK, WeightedSum.BLOCK + 1, 3 * WeightedSum.BLOCK + 17}) {
+        for (int length : new int[] {1, 7, WeightedSum.BLOCK - 1, WeightedSum.BLOCK, WeightedSum.BLOCK + 1, 3 * WeightedSum.BLOCK + 17,
+                io.fedstream.chunk.ChunkLayout.DEFAULT_CHUNK_FLOATS}) {
             double[] hiB = new double[length];
             double[] loB = new double[length];
             double[] hiS = new double[length];
             double[] loS = new double[length];
             double[] scratch = new double[length];
             for (int c = 0; c < 20; c++) {
-                float[] delta = randomFloats(r, length, Math.pow(10, -3 + 6 * r.nextDouble()));
+                // Scales from 1e-30 to 1e30, and a subnormal and a negative zero in one update.
+                float[] delta = randomFloats(r, length, Math.pow(10, -30 + 60 * r.nextDouble()));
+                if (c == 3) {
+                    delta[0] = Float.MIN_VALUE;
+                    delta[length - 1] = -0f;
+                }
                 long w = c % 5 == 4 ? -(1 + r.nextInt(100_000)) : 1 + r.nextInt(100_000);
                 WeightedSum.addBlocked(hiB, loB, delta, w, scratch);
                 WeightedSum.addScalar(hiS, loS, delta, w);

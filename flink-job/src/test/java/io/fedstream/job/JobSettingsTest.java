@@ -50,6 +50,7 @@ class JobSettingsTest {
         assertEquals(JobSettings.Delivery.AT_LEAST_ONCE, s.delivery());
         assertEquals(Duration.ofSeconds(10), s.checkpointInterval());
         assertEquals(Duration.ofHours(24), s.stateTtl());
+        assertEquals(Duration.ofMillis(5), s.bufferTimeout());
         assertEquals("", s.checkpointDir());
         assertEquals("fedstream-demo-job", s.groupId());
         assertEquals("fedstream.demo.control", s.topics().control());
@@ -83,7 +84,7 @@ class JobSettingsTest {
                 "--min-clients", "3", "--clients-per-round", "5", "--rounds", "7", "--seed", "-9",
                 "--local-epochs", "4", "--batch-size", "64", "--learning-rate", "0.025",
                 "--round-timeout", "90s", "--parallelism", "3", "--delivery", "exactly-once",
-                "--checkpoint-interval", "PT1.5S", "--state-ttl", "2h",
+                "--checkpoint-interval", "PT1.5S", "--state-ttl", "2h", "--buffer-timeout", "20ms",
                 "--checkpoint-dir", "file:///tmp/ckpt", "--group-id", "my-group");
         assertEquals("k1:9092,k2:9092", s.bootstrapServers());
         assertEquals("mnist_2", s.federation());
@@ -99,6 +100,7 @@ class JobSettingsTest {
         assertEquals(JobSettings.Delivery.EXACTLY_ONCE, s.delivery());
         assertEquals(Duration.ofMillis(1500), s.checkpointInterval());
         assertEquals(Duration.ofHours(2), s.stateTtl());
+        assertEquals(Duration.ofMillis(20), s.bufferTimeout());
         assertEquals("file:///tmp/ckpt", s.checkpointDir());
         assertEquals("my-group", s.groupId());
 
@@ -107,6 +109,7 @@ class JobSettingsTest {
         assertEquals(args, again.toArgs());
         assertEquals(s.roundTimeout(), again.roundTimeout());
         assertEquals(s.checkpointInterval(), again.checkpointInterval());
+        assertEquals(s.bufferTimeout(), again.bufferTimeout());
         assertEquals(s.delivery(), again.delivery());
         assertEquals(s.groupId(), again.groupId());
 
@@ -167,6 +170,12 @@ class JobSettingsTest {
     @Test
     void badDelivery() {
         assertMentions(fails("--bootstrap-servers", "h:1", "--delivery", "maybe"), "--delivery", "at-least-once", "exactly-once");
+    }
+
+    @Test
+    void badBufferTimeout() {
+        assertMentions(fails("--bootstrap-servers", "h:1", "--buffer-timeout", "soon"), "--buffer-timeout", "5ms");
+        assertMentions(fails("--bootstrap-servers", "h:1", "--buffer-timeout", "-1ms"), "--buffer-timeout", "0 or more");
     }
 
     @Test

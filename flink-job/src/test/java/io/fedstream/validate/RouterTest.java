@@ -333,7 +333,7 @@ class RouterTest {
         assertEquals("alice", c.clientId);
         assertEquals(250, c.sampleCount);
         assertEquals(BASE_DIGEST, c.baseModelDigest);
-        assertArrayEquals(values, c.data);
+        assertArrayEquals(values, c.values());
         assertEquals(uc.getChunkDigest(), c.digest);
         assertEquals(in.topic, c.sourceTopic);
         assertEquals(3, c.sourcePartition);
@@ -366,7 +366,7 @@ class RouterTest {
         assertEquals(4, c.offset);
         assertEquals(6, c.totalFloats);
         assertEquals(FP, c.specFingerprint);
-        assertArrayEquals(new float[] {5, 6}, c.data);
+        assertArrayEquals(new float[] {5, 6}, c.values());
         assertEquals(in.offset, c.sourceOffset);
     }
 

@@ -140,9 +140,12 @@ public final class FlagParser {
     public static Duration durationValue(Map<String, String> v, String name) {
         String s = v.get(name).trim();
         try {
+            if (s.toLowerCase().endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2).trim()));
+            }
             return Duration.parse(s.toUpperCase().startsWith("P") ? s : "PT" + s);
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("--" + name + " must be a duration like 30s, 5m or PT10M, got '" + s + "'");
+            throw new IllegalArgumentException("--" + name + " must be a duration like 5ms, 30s, 5m or PT10M, got '" + s + "'");
         }
     }
 }

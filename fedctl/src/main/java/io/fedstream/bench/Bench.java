@@ -1,0 +1,508 @@
+package io.fedstream.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.fedstream.config.Flag;
+import io.fedstream.config.FlagParser;
+import io.fedstream.job.JobSettings;
+import io.fedstream.protocol.embedded.EmbeddedKafka;
+import io.fedstream.protocol.model.ModelSpec;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code fedstream bench}: the four measurements of the scale work, from one run on the embedded setup (an
+ * in-process Kafka broker; the aggregation job in a Flink MiniCluster in a JVM of its own, so its memory is its
+ * own): the aggregation kernel against a memory-streaming baseline, end-to-end throughput against a plain Kafka
+ * consumer, round overhead for a small model, and server memory against the number of clients.
+ */
+public final class Bench {
+    public static final List<Flag> FLAGS = List.of(
+            Flag.of("sections", "kernel,e2e,overhead,memory", "which measurements to run, comma-separated"),
+            Flag.of("params", "25000000", "end to end: model parameters (float32)"),
+            Flag.of("clients", "8", "end to end: clients, each sending one update per round"),
+            Flag.of("rounds", "3", "end to end: rounds (the first is reported apart: it warms the JIT)"),
+            Flag.of("parallelism", "2", "parallelism of the aggregation job"),
+            Flag.of("verify", "true", "end to end: recompute every round's FedAvg from the records on Kafka and compare"),
+            Flag.of("kernel-floats", "16000000", "kernel: parameters whose chunks one pass sums"),
+            Flag.of("kernel-iterations", "30", "kernel: timed passes per trial (after 5 warm-up passes)"),
+            Flag.of("kernel-trials", "5", "kernel: trials, each with freshly allocated arrays"),
+            Flag.of("overhead-clients", "10", "round overhead: clients"),
+            Flag.of("overhead-rounds", "20", "round overhead: rounds measured"),
+            Flag.of("overhead-warmup-rounds", "5", "round overhead: rounds run before the measured ones (JIT warm-up)"),
+            Flag.of("memory-clients", "8,32,64", "server memory: client counts, comma-separated"),
+            Flag.of("memory-params", "10000000", "server memory: model parameters (fixed for every client count)"),
+            Flag.of("memory-gc-ms", "1000", "server memory: interval of the full collections that sample the live heap"),
+            Flag.of("job-heap", "auto", "-Xmx of the job process (auto: from the model size)"),
+            Flag.of("job-jvm-opts", "-XX:G1HeapRegionSize=8m", "more JVM options of the job process, space-separated "
+                    + "(the default keeps 1-2 MB chunk arrays out of G1's humongous regions)"),
+            Flag.of("job-jvm", "child", "child (the job in a JVM of its own, memory measured) or in-process"),
+            Flag.of("client-permits", "auto", "clients that may hold a model-sized buffer at once (auto: from this JVM's heap)"),
+            Flag.of("job-buffer-timeout-ms", "-1", "the job's --buffer-timeout in ms, e.g. 0 or 100 (-1: the job's default, 5 ms)"),
+            Flag.of("delivery", "at-least-once", "the job's delivery guarantee: at-least-once or exactly-once"),
+            Flag.of("seed", "42", "seed of the initial model and the synthetic updates"),
+            Flag.of("timeout", "30m", "give up on a federation that has not finished by then"),
+            Flag.of("json", "", "also write every figure to this JSON file"),
+            Flag.of("work-dir", "", "where checkpoints and the job process's log go (default: a new temp directory)"));
+
+    public static final FlagParser PARSER = new FlagParser(FLAGS);
+    static final Set<String> SECTIONS = Set.of("kernel", "e2e", "overhead", "memory");
+
+    /** Targets of issue #3. */
+    static final double KERNEL_TARGET = 0.8;
+    static final double E2E_TARGET = 0.5;
+    static final double OVERHEAD_P50_TARGET_MS = 100;
+    static final double MEMORY_RATIO_TARGET = 1.5;
+
+    private final Map<String, String> v;
+    private final PrintStream out;
+    private final Map<String, Object> json = new LinkedHashMap<>();
+    private final List<Map<String, Object>> targets = new ArrayList<>();
+    private Path workDir;
+
+    public Bench(String[] args, PrintStream out) {
+        this.v = PARSER.parse(args);
+        this.out = out;
+        for (String s : sections()) {
+            if (!SECTIONS.contains(s)) {
+                throw new IllegalArgumentException("--sections: unknown section '" + s + "'; use " + SECTIONS);
+            }
+        }
+        if (!v.get("job-jvm").equals("child") && !v.get("job-jvm").equals("in-process")) {
+            throw new IllegalArgumentException("--job-jvm must be child or in-process, got '" + v.get("job-jvm") + "'");
+        }
+        // Every value is checked before anything starts.
+        JobSettings.deliveryFlag(v.get("delivery"));
+        for (String f : List.of("params", "kernel-floats", "memory-params", "memory-gc-ms", "seed", "job-buffer-timeout-ms")) {
+            FlagParser.longValue(v, f);
+        }
+        for (String f : List.of("clients", "rounds", "parallelism", "kernel-iterations", "kernel-trials", "overhead-clients",
+                "overhead-rounds")) {
+            if (FlagParser.intValue(v, f) < 1) {
+                throw new IllegalArgumentException("--" + f + " must be at least 1");
+            }
+        }
+        if (FlagParser.intValue(v, "overhead-warmup-rounds") < 0) {
+            throw new IllegalArgumentException("--overhead-warmup-rounds must be 0 or more");
+        }
+        FlagParser.durationValue(v, "timeout");
+        memoryClients();
+        if (!v.get("verify").equals("true") && !v.get("verify").equals("false")) {
+            throw new IllegalArgumentException("--verify must be true or false, got '" + v.get("verify") + "'");
+        }
+        if (!v.get("client-permits").equals("auto")) {
+            FlagParser.intValue(v, "client-permits");
+        }
+    }
+
+    private List<String> sections() {
+        List<String> s = new ArrayList<>();
+        for (String part : v.get("sections").split(",")) {
+            if (!part.isBlank()) {
+                s.add(part.trim());
+            }
+        }
+        return s;
+    }
+
+    /** Runs the chosen sections; returns 0, or 1 if a federation failed or a published model was wrong. */
+    public int run() throws Exception {
+        workDir = v.get("work-dir").isEmpty() ? Files.createTempDirectory("fedstream-bench-") : Path.of(v.get("work-dir"));
+        Files.createDirectories(workDir);
+        json.put("machine", machine());
+        json.put("command", "fedstream bench " + String.join(" ", argsEcho()));
+        out.printf("fedstream bench: %d cores, this JVM's max heap %s, Java %s%n", Runtime.getRuntime().availableProcessors(),
+                mb(Runtime.getRuntime().maxMemory()), System.getProperty("java.version"));
+        List<String> sections = sections();
+        boolean ok = true;
+        if (sections.contains("kernel")) {
+            kernel();
+        }
+        List<String> needKafka = sections.stream().filter(s -> !s.equals("kernel")).toList();
+        if (!needKafka.isEmpty()) {
+            try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+                String bootstrap = kafka.bootstrapServers();
+                out.printf("embedded Kafka broker at %s (default message.max.bytes)%n", bootstrap);
+                if (sections.contains("e2e")) {
+                    ok &= endToEnd(bootstrap);
+                }
+                if (sections.contains("overhead")) {
+                    overhead(bootstrap);
+                }
+                if (sections.contains("memory")) {
+                    memory(bootstrap);
+                }
+            }
+        }
+        json.put("targets", targets);
+        out.println();
+        out.println("== Targets");
+        for (Map<String, Object> t : targets) {
+            out.printf("  %-44s %-14s target %-10s %s%n", t.get("name"), t.get("shown"), t.get("target"),
+                    Boolean.TRUE.equals(t.get("met")) ? "MET" : "NOT MET");
+        }
+        if (!v.get("json").isEmpty()) {
+            Path file = Path.of(v.get("json"));
+            if (file.getParent() != null) {
+                Files.createDirectories(file.getParent());
+            }
+            Files.writeString(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(json));
+            out.println("figures written to " + file);
+        }
+        return ok ? 0 : 1;
+    }
+
+    private List<String> argsEcho() {
+        List<String> a = new ArrayList<>();
+        for (Flag f : FLAGS) {
+            String val = v.get(f.name());
+            if (val != null && !val.equals(f.defaultValue())) {
+                a.add("--" + f.name());
+                a.add(val);
+            }
+        }
+        return a;
+    }
+
+    private static Map<String, Object> machine() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cores", Runtime.getRuntime().availableProcessors());
+        m.put("maxHeapBytes", Runtime.getRuntime().maxMemory());
+        m.put("javaVersion", System.getProperty("java.version"));
+        m.put("javaVm", System.getProperty("java.vm.name"));
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        try {
+            m.put("physicalMemoryBytes", ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                    .getTotalMemorySize());
+        } catch (RuntimeException e) {
+            // Not a HotSpot JVM.
+        }
+        return m;
+    }
+
+    private void target(String name, double value, String shown, String target, boolean met) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("name", name);
+        t.put("value", value);
+        t.put("shown", shown);
+        t.put("target", target);
+        t.put("met", met);
+        targets.add(t);
+    }
+
+    // ------------------------------------------------------------------ 1. kernel
+
+    private void kernel() {
+        long floats = FlagParser.longValue(v, "kernel-floats");
+        int iterations = FlagParser.intValue(v, "kernel-iterations");
+        int trials = FlagParser.intValue(v, "kernel-trials");
+        int chunk = io.fedstream.chunk.ChunkLayout.DEFAULT_CHUNK_FLOATS;
+        out.println();
+        out.println("== 1. Aggregation kernel (WeightedSum.add vs a memory-streaming loop over the same arrays)");
+        // Fresh arrays per trial: where the JVM places them in memory moves both loops by +-20%.
+        List<KernelBench.Result> main = new ArrayList<>();
+        for (int t = 0; t < trials; t++) {
+            main.add(KernelBench.run("sums-streaming", floats, 1, 1, 5, iterations));
+        }
+        KernelBench.Result cold = KernelBench.run("all-cold", floats, Integer.MAX_VALUE, 1, 5, iterations);
+        KernelBench.Result cached = KernelBench.run("all-in-cache", chunk, 1, Math.max(1, (int) (floats / chunk)), 5, iterations);
+        List<Double> ratios = main.stream().map(KernelBench.Result::ratio).toList();
+        double ratio = Stats.median(ratios);
+        double kernelGb = Stats.median(main.stream().map(KernelBench.Result::kernelGbPerS).toList());
+        double baseGb = Stats.median(main.stream().map(KernelBench.Result::baselineGbPerS).toList());
+        for (KernelBench.Result r : main) {
+            print(r, "sums from memory, delta hot (as in the job)");
+        }
+        print(cold, "sums and deltas from memory");
+        print(cached, "one chunk, everything in cache");
+        out.printf("  => kernel %.2f GB/s vs baseline %.2f GB/s: ratio %.2f (median of %d trials)%n", kernelGb, baseGb, ratio, trials);
+        Map<String, Object> k = new LinkedHashMap<>();
+        k.put("kernelGBps", kernelGb);
+        k.put("baselineGBps", baseGb);
+        k.put("ratio", ratio);
+        k.put("trials", main.stream().map(KernelBench.Result::toMap).toList());
+        k.put("allCold", cold.toMap());
+        k.put("allInCache", cached.toMap());
+        json.put("kernel", k);
+        target("kernel / memory-streaming baseline", ratio, String.format("%.2f", ratio), ">= " + KERNEL_TARGET,
+                ratio >= KERNEL_TARGET);
+    }
+
+    private void print(KernelBench.Result r, String what) {
+        out.printf("  %-16s %,d floats, %d chunks (%s): kernel %.2f GB/s, baseline %.2f GB/s, ratio %.2f%n",
+                r.name(), r.floats(), r.chunks(), what, r.kernelGbPerS(), r.baselineGbPerS(), r.ratio());
+    }
+
+    // ------------------------------------------------------------------ 2. end to end
+
+    private String jobHeap(long params) {
+        String h = v.get("job-heap");
+        if (!h.equals("auto")) {
+            return h;
+        }
+        // The job's state is about 20 bytes per parameter (base float + two-double sum); the next round's base
+        // arrives while the last chunks finish; plus the MiniCluster itself.
+        long mb = Math.max(1024, 640 + params * 36 / (1024 * 1024));
+        return mb + "m";
+    }
+
+    private int clientPermits(long params, int clients) {
+        String p = v.get("client-permits");
+        if (!p.equals("auto")) {
+            return FlagParser.intValue(v, "client-permits");
+        }
+        // A client holds one model-sized float[] at a time (the base while assembling, then the delta), plus
+        // producer buffers; give the clients half of this JVM's heap.
+        long perClient = params * Float.BYTES * 2 + 96L * 1024 * 1024;
+        long budget = Runtime.getRuntime().maxMemory() / 2;
+        int n = (int) Math.max(1, Math.min(clients, budget / perClient));
+        return n >= clients ? 0 : n;
+    }
+
+    private BenchFederation.Config.Builder federation(String bootstrap, String name, ModelSpec spec, int clients, int rounds) {
+        return BenchFederation.config()
+                .bootstrapServers(bootstrap).federation(name).spec(spec).clients(clients).rounds(rounds)
+                .parallelism(FlagParser.intValue(v, "parallelism")).seed(FlagParser.longValue(v, "seed"))
+                .jobMode(v.get("job-jvm").equals("child") ? BenchFederation.JobMode.CHILD_JVM : BenchFederation.JobMode.IN_PROCESS)
+                .jobHeap(jobHeap(spec.totalFloats()))
+                .jobJvmOptions(v.get("job-jvm-opts").isBlank() ? List.of() : List.of(v.get("job-jvm-opts").trim().split("\\s+")))
+                .clientPermits(clientPermits(spec.totalFloats(), clients))
+                .delivery(JobSettings.deliveryFlag(v.get("delivery")))
+                .bufferTimeoutMillis(FlagParser.longValue(v, "job-buffer-timeout-ms"))
+                .timeout(FlagParser.durationValue(v, "timeout"))
+                .workDir(workDir.resolve(name));
+    }
+
+    private boolean endToEnd(String bootstrap) throws Exception {
+        long params = FlagParser.longValue(v, "params");
+        int clients = FlagParser.intValue(v, "clients");
+        int rounds = FlagParser.intValue(v, "rounds");
+        boolean verify = Boolean.parseBoolean(v.get("verify"));
+        out.println();
+        out.printf("== 2. End to end: %d clients x %,d parameters (%s per update), %d rounds, parallelism %s%n",
+                clients, params, mb(params * 4), rounds, v.get("parallelism"));
+        BenchFederation.Config config = federation(bootstrap, "bench-e2e", SyntheticModel.flat(params), clients, rounds).build();
+        out.printf("  job process -Xmx%s %s, client permits %s%n", config.jobHeap, v.get("job-jvm-opts"),
+                config.clientPermits == 0 ? "all" : String.valueOf(config.clientPermits));
+        BenchFederation.Result r = new BenchFederation(config).run();
+        long updateBytes = params * Float.BYTES;
+        List<Map<String, Object>> perRound = new ArrayList<>();
+        List<Double> warm = new ArrayList<>();
+        for (int round = 0; round < rounds; round++) {
+            long first = r.firstUpdateNanos(round);
+            long lastCommit = r.lastCommitNanos(round);
+            Long manifest = r.manifestNanos(round + 1);
+            int updates = r.updatesIn(round);
+            double seconds = (manifest - first) / 1e9;
+            double mbps = updates * updateBytes / 1e6 / seconds;
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("round", round);
+            m.put("updates", updates);
+            m.put("updateBytes", updates * updateBytes);
+            m.put("firstUpdateToManifestSeconds", seconds);
+            m.put("throughputMBps", mbps);
+            m.put("productionSeconds", (lastCommit - first) / 1e9);
+            m.put("lastCommitToManifestSeconds", (manifest - lastCommit) / 1e9);
+            perRound.add(m);
+            if (round > 0 || rounds == 1) {
+                warm.add(mbps);
+            }
+            out.printf("  round %d: %d updates, %s in %.2f s from the first update record to the manifest: %.0f MB/s"
+                            + " (producing took %.2f s; last commit -> manifest %.2f s)%s%n",
+                    round, updates, mb(updates * updateBytes), seconds, mbps, (lastCommit - first) / 1e9,
+                    (manifest - lastCommit) / 1e9, round == 0 && rounds > 1 ? " [cold JIT]" : "");
+        }
+        double e2e = Stats.median(warm);
+        // The plain consumer: the same update topics, the same broker, nothing done with the bytes.
+        List<String> updateTopics = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            updateTopics.add(r.topics.clientUpdates(BenchFederation.clientId(i)));
+        }
+        TopicScan.ReadStats plain = TopicScan.read(bootstrap, updateTopics, Duration.ofMinutes(10), rec -> { });
+        double ratio = e2e / plain.mbPerSecond();
+        out.printf("  plain KafkaConsumer over the same update topics: %s in %.2f s: %.0f MB/s%n", mb(plain.bytes()),
+                plain.nanos() / 1e9, plain.mbPerSecond());
+        out.printf("  end to end %.0f MB/s (median of warm rounds) / plain consumer %.0f MB/s = %.2f%n", e2e,
+                plain.mbPerSecond(), ratio);
+        boolean ok = true;
+        List<Map<String, Object>> checks = new ArrayList<>();
+        if (verify) {
+            for (int round = 0; round < rounds; round++) {
+                FedAvgReference.Check check = FedAvgReference.check(bootstrap, r.topics, round);
+                boolean good = check.equalWithin(1e-6) && check.participants() == clients;
+                ok &= good;
+                out.printf("  round %d: published model %s reference FedAvg of %d updates: max |diff| %.3g, %.5f%% bit-exact, digest %s%n",
+                        round, good ? "equals" : "DIFFERS FROM", check.participants(), check.maxAbsDiff(),
+                        100 * check.exactFraction(), check.publishedDigestVerified() ? "verified" : "WRONG");
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("round", round);
+                m.put("participants", check.participants());
+                m.put("maxAbsDiff", check.maxAbsDiff());
+                m.put("bitExactFraction", check.exactFraction());
+                m.put("digestVerified", check.publishedDigestVerified());
+                m.put("equal", good);
+                checks.add(m);
+            }
+        }
+        Map<String, Object> mem = r.jobReport;
+        if (mem != null) {
+            out.printf("  job process: peak heap after GC %s, peak RSS %s (heap limit %s)%n",
+                    mb(num(mem, "peakHeapAfterGcBytes")), mb(num(mem, "peakRssBytes")), mb(num(mem, "maxHeapBytes")));
+        }
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("params", params);
+        e.put("clients", clients);
+        e.put("rounds", rounds);
+        e.put("parallelism", FlagParser.intValue(v, "parallelism"));
+        e.put("jobHeap", config.jobHeap);
+        e.put("clientPermits", config.clientPermits);
+        e.put("perRound", perRound);
+        e.put("throughputMBps", e2e);
+        e.put("plainConsumer", Map.of("bytes", plain.bytes(), "records", plain.records(), "seconds", plain.nanos() / 1e9,
+                "throughputMBps", plain.mbPerSecond(), "maxRecordBytes", plain.maxRecordBytes()));
+        e.put("ratio", ratio);
+        e.put("referenceChecks", checks);
+        e.put("jobProcess", mem);
+        e.put("wallSeconds", r.elapsedNanos / 1e9);
+        json.put("e2e", e);
+        target("end to end / plain consumer throughput", ratio, String.format("%.2f", ratio), ">= " + E2E_TARGET,
+                ratio >= E2E_TARGET);
+        BenchFederation.deleteTopics(bootstrap, r.topics.federation());
+        return ok;
+    }
+
+    // ------------------------------------------------------------------ 3. round overhead
+
+    private void overhead(String bootstrap) throws Exception {
+        int clients = FlagParser.intValue(v, "overhead-clients");
+        int rounds = FlagParser.intValue(v, "overhead-rounds");
+        int warmup = FlagParser.intValue(v, "overhead-warmup-rounds");
+        ModelSpec spec = SyntheticModel.mnistMlp();
+        out.println();
+        out.printf("== 3. Round overhead: MNIST MLP (%,d floats), %d clients, %d rounds after %d warm-up rounds, no training"
+                + " time, %s, network buffer timeout %s%n", spec.totalFloats(), clients, rounds, warmup, v.get("delivery"),
+                bufferTimeout());
+        BenchFederation.Result r = new BenchFederation(
+                federation(bootstrap, "bench-overhead", spec, clients, warmup + rounds).build()).run();
+        List<Double> all = new ArrayList<>();
+        for (int round = 0; round < warmup + rounds; round++) {
+            all.add((r.allReadyNanos(round + 1) - r.lastCommitNanos(round)) / 1e6);
+        }
+        List<Double> ms = all.subList(warmup, all.size());
+        out.printf("  warm-up rounds (ms): %s%n", all.subList(0, warmup).stream().map(d -> String.format("%.0f", d)).toList());
+        double p50 = Stats.percentile(ms, 50);
+        double p95 = Stats.percentile(ms, 95);
+        out.printf("  last update commit -> next model and plan readable on every client's topic: p50 %.1f ms, p95 %.1f ms"
+                + " (min %.1f, max %.1f)%n", p50, p95, Stats.min(ms), Stats.max(ms));
+        out.printf("  per round (ms): %s%n", ms.stream().map(d -> String.format("%.0f", d)).toList());
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("floats", spec.totalFloats());
+        o.put("clients", clients);
+        o.put("rounds", rounds);
+        o.put("warmupRounds", warmup);
+        o.put("warmupRoundsMs", all.subList(0, warmup));
+        o.put("delivery", v.get("delivery"));
+        o.put("bufferTimeout", bufferTimeout());
+        o.put("p50Ms", p50);
+        o.put("p95Ms", p95);
+        o.put("minMs", Stats.min(ms));
+        o.put("maxMs", Stats.max(ms));
+        o.put("perRoundMs", ms);
+        json.put("overhead", o);
+        target("round overhead p50 (ms)", p50, String.format("%.0f ms", p50), "<= " + (int) OVERHEAD_P50_TARGET_MS + " ms",
+                p50 <= OVERHEAD_P50_TARGET_MS);
+        BenchFederation.deleteTopics(bootstrap, r.topics.federation());
+    }
+
+    // ------------------------------------------------------------------ 4. server memory
+
+    private void memory(String bootstrap) throws Exception {
+        long params = FlagParser.longValue(v, "memory-params");
+        List<Integer> counts = memoryClients();
+        long gcMs = FlagParser.longValue(v, "memory-gc-ms");
+        out.println();
+        out.printf("== 4. Server memory: the job process for %s clients at %,d parameters (%s model), parallelism %s%n",
+                counts, params, mb(params * 4), v.get("parallelism"));
+        if (!v.get("job-jvm").equals("child")) {
+            out.println("  (skipped: needs --job-jvm child)");
+            return;
+        }
+        List<Map<String, Object>> runs = new ArrayList<>();
+        Map<Integer, Long> live = new LinkedHashMap<>();
+        Map<Integer, Long> rss = new LinkedHashMap<>();
+        for (int clients : counts) {
+            BenchFederation.Result r = new BenchFederation(federation(bootstrap, "bench-mem-" + clients,
+                    SyntheticModel.flat(params), clients, 1).forcedGcMillis(gcMs).build()).run();
+            Map<String, Object> mem = r.jobReport;
+            long peakLive = num(mem, "peakLiveHeapBytes");
+            long idle = num(mem, "idleLiveHeapBytes");
+            live.put(clients, peakLive);
+            rss.put(clients, num(mem, "peakRssBytes"));
+            out.printf("  %3d clients: peak live heap %s (idle job %s, aggregation %s), peak heap after any GC %s,"
+                            + " peak RSS %s, %.1f s%n", clients, mb(peakLive), mb(idle), mb(peakLive - idle),
+                    mb(num(mem, "peakHeapAfterGcBytes")), mb(num(mem, "peakRssBytes")), r.elapsedNanos / 1e9);
+            Map<String, Object> m = new LinkedHashMap<>(mem);
+            m.put("clients", clients);
+            m.put("seconds", r.elapsedNanos / 1e9);
+            m.put("updateBytes", (long) clients * params * 4);
+            runs.add(m);
+            BenchFederation.deleteTopics(bootstrap, r.topics.federation());
+        }
+        int lo = counts.get(0);
+        int hi = counts.get(counts.size() - 1);
+        double liveRatio = (double) live.get(hi) / live.get(lo);
+        double rssRatio = (double) rss.get(hi) / rss.get(lo);
+        out.printf("  peak live heap %d/%d clients: %.2f; peak RSS %d/%d clients: %.2f%n", hi, lo, liveRatio, hi, lo, rssRatio);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("params", params);
+        m.put("forcedGcMillis", gcMs);
+        m.put("runs", runs);
+        m.put("liveHeapRatio", liveRatio);
+        m.put("rssRatio", rssRatio);
+        m.put("ratioOf", hi + "/" + lo + " clients");
+        json.put("memory", m);
+        target("peak live heap " + hi + " / " + lo + " clients", liveRatio, String.format("%.2f", liveRatio),
+                "<= " + MEMORY_RATIO_TARGET, liveRatio <= MEMORY_RATIO_TARGET);
+    }
+
+    private List<Integer> memoryClients() {
+        try {
+            List<Integer> counts = new ArrayList<>(new LinkedHashSet<>(Arrays.stream(v.get("memory-clients").split(","))
+                    .map(String::trim).filter(s -> !s.isEmpty()).map(Integer::parseInt).toList()));
+            if (counts.isEmpty() || counts.stream().anyMatch(c -> c < 1)) {
+                throw new NumberFormatException();
+            }
+            return counts;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--memory-clients must be client counts like 8,32,64, got '"
+                    + v.get("memory-clients") + "'");
+        }
+    }
+
+    private String bufferTimeout() {
+        long ms = FlagParser.longValue(v, "job-buffer-timeout-ms");
+        return ms < 0 ? "the job's default (" + JobSettings.DEFAULT_BUFFER_TIMEOUT.toMillis() + " ms)" : ms + " ms";
+    }
+
+    private static long num(Map<String, Object> m, String key) {
+        Object o = m == null ? null : m.get(key);
+        return o instanceof Number n ? n.longValue() : -1;
+    }
+
+    static String mb(long bytes) {
+        if (bytes < 0) {
+            return "n/a";
+        }
+        return bytes >= 10_000_000_000L ? String.format("%.1f GB", bytes / 1e9) : String.format("%.0f MB", bytes / 1e6);
+    }
+}

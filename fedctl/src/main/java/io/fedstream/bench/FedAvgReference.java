@@ -1,0 +1,167 @@
+package io.fedstream.bench;
+
+import io.fedstream.avro.ModelChunk;
+import io.fedstream.avro.ModelManifest;
+import io.fedstream.avro.Participant;
+import io.fedstream.avro.RoundDecision;
+import io.fedstream.avro.UpdateChunk;
+import io.fedstream.chunk.ChunkVerdict;
+import io.fedstream.chunk.ModelAssembler;
+import io.fedstream.protocol.Topics;
+import io.fedstream.protocol.serde.WireCodec;
+import io.fedstream.protocol.serde.WireFormatException;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.time.Duration;
+import java.util.BitSet;
+import java.util.List;
+import org.apache.avro.specific.SpecificRecord;
+
+/**
+ * Recomputes a round's FedAvg from what is on Kafka, independently of the job: the base model (version r) from
+ * the models topic, the decision's participants from the control topic, and each participant's update chunks
+ * from its updates topic ({@code read_committed}); then new = base + sum(n_i * delta_i) / sum(n_i) in plain
+ * double arithmetic, compared value by value with the published version r+1. Holds the base and one double sum
+ * (12 bytes per parameter), whatever the number of clients.
+ */
+public final class FedAvgReference {
+    private FedAvgReference() {}
+
+    /** How the published model compares with the reference. */
+    public record Check(int round, long floats, int participants, double maxAbsDiff, long bitExact,
+                        boolean publishedDigestVerified) {
+        public boolean equalWithin(double tolerance) {
+            return maxAbsDiff <= tolerance && publishedDigestVerified;
+        }
+
+        public double exactFraction() {
+            return floats == 0 ? 0 : (double) bitExact / floats;
+        }
+    }
+
+    private static final Duration READ_TIMEOUT = Duration.ofMinutes(10);
+
+    public static Check check(String bootstrapServers, Topics topics, int round) {
+        RoundDecision decision = null;
+        for (SpecificRecord r : decodeAll(bootstrapServers, topics.control())) {
+            if (r instanceof RoundDecision d && d.getRound() == round) {
+                decision = d;
+            }
+        }
+        if (decision == null) {
+            throw new IllegalStateException("no decision for round " + round + " on " + topics.control());
+        }
+        ModelManifest baseManifest = manifest(bootstrapServers, topics, round);
+        ModelManifest nextManifest = manifest(bootstrapServers, topics, round + 1);
+        float[] base = model(bootstrapServers, topics, baseManifest);
+        double[] sum = new double[base.length];
+        long total = 0;
+        for (Participant p : decision.getParticipants()) {
+            total += p.getSampleCount();
+            addUpdate(bootstrapServers, topics, round, p.getClientId(), p.getSampleCount(), sum);
+        }
+        for (int i = 0; i < base.length; i++) {
+            sum[i] = base[i] + sum[i] / total;
+        }
+        base = null;
+        double[] expected = sum;
+        // The published model, chunk by chunk: compared as it is read, and its digest checked against the manifest.
+        ModelAssembler published = new ModelAssembler(nextManifest.getVersion(), nextManifest.getSpecFingerprint(),
+                nextManifest.getTotalFloats(), nextManifest.getChunkCount());
+        double[] maxDiff = {0};
+        long[] exact = {0};
+        TopicScan.read(bootstrapServers, List.of(topics.models()), READ_TIMEOUT, r -> {
+            SpecificRecord rec = decode(r.value());
+            if (rec instanceof ModelChunk c && c.getVersion() == nextManifest.getVersion()) {
+                if (published.offer(c) != ChunkVerdict.ACCEPTED) {
+                    return;
+                }
+                FloatBuffer fb = c.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+                int off = (int) c.getOffset();
+                for (int i = 0; i < fb.remaining(); i++) {
+                    float want = (float) expected[off + i];
+                    float got = fb.get(i);
+                    maxDiff[0] = Math.max(maxDiff[0], Math.abs((double) got - want));
+                    if (Float.floatToRawIntBits(got) == Float.floatToRawIntBits(want)) {
+                        exact[0]++;
+                    }
+                }
+            }
+        });
+        boolean verified;
+        try {
+            published.assemble(nextManifest.getDigest());
+            verified = true;
+        } catch (Exception e) {
+            verified = false;
+        }
+        return new Check(round, expected.length, decision.getParticipants().size(), maxDiff[0], exact[0], verified);
+    }
+
+    private static void addUpdate(String bootstrapServers, Topics topics, int round, String client, long samples,
+                                  double[] sum) {
+        BitSet seen = new BitSet();
+        TopicScan.read(bootstrapServers, List.of(topics.clientUpdates(client)), READ_TIMEOUT, r -> {
+            SpecificRecord rec = decode(r.value());
+            if (rec instanceof UpdateChunk u && u.getRound() == round && !seen.get(u.getChunkIndex())) {
+                seen.set(u.getChunkIndex());
+                FloatBuffer fb = u.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+                int off = (int) u.getOffset();
+                for (int i = 0; i < fb.remaining(); i++) {
+                    sum[off + i] += (double) samples * fb.get(i);
+                }
+            }
+        });
+        if (seen.isEmpty()) {
+            throw new IllegalStateException("no update of " + client + " for round " + round);
+        }
+    }
+
+    static ModelManifest manifest(String bootstrapServers, Topics topics, int version) {
+        for (SpecificRecord r : decodeAll(bootstrapServers, topics.models(), true)) {
+            if (r instanceof ModelManifest m && m.getVersion() == version) {
+                return m;
+            }
+        }
+        throw new IllegalStateException("no manifest of model version " + version);
+    }
+
+    /** A whole model version from the models topic, verified against its manifest's digest. */
+    static float[] model(String bootstrapServers, Topics topics, ModelManifest m) {
+        ModelAssembler a = new ModelAssembler(m.getVersion(), m.getSpecFingerprint(), m.getTotalFloats(), m.getChunkCount());
+        TopicScan.read(bootstrapServers, List.of(topics.models()), READ_TIMEOUT, r -> {
+            if (decode(r.value()) instanceof ModelChunk c && c.getVersion() == m.getVersion()) {
+                a.offer(c);
+            }
+        });
+        try {
+            return a.assemble(m.getDigest());
+        } catch (Exception e) {
+            throw new IllegalStateException("model version " + m.getVersion() + " on " + topics.models() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static List<SpecificRecord> decodeAll(String bootstrapServers, String topic) {
+        return decodeAll(bootstrapServers, topic, false);
+    }
+
+    /** Every record of a topic, decoded; with {@code manifestsOnly}, chunk records (keyed by index) are skipped. */
+    private static List<SpecificRecord> decodeAll(String bootstrapServers, String topic, boolean manifestsOnly) {
+        List<SpecificRecord> out = new java.util.ArrayList<>();
+        TopicScan.read(bootstrapServers, List.of(topic), READ_TIMEOUT, r -> {
+            if (manifestsOnly && (r.key() == null || !new String(r.key(), java.nio.charset.StandardCharsets.UTF_8).equals("manifest"))) {
+                return;
+            }
+            out.add(decode(r.value()));
+        });
+        return out;
+    }
+
+    private static SpecificRecord decode(byte[] value) {
+        try {
+            return WireCodec.get().decode(value);
+        } catch (WireFormatException e) {
+            throw new IllegalStateException("undecodable record: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.fedstream.bench;
+
+import io.fedstream.avro.ModelManifest;
+import io.fedstream.protocol.Topics;
+import io.fedstream.protocol.serde.WireCodec;
+import io.fedstream.protocol.serde.WireFormatException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+
+/**
+ * Follows a federation's models topic ({@code read_committed}) and notes when each model version's manifest
+ * became readable: the moment a new global model is committed. Chunk records are skipped by their key, unread.
+ */
+final class ManifestWatcher implements Runnable, AutoCloseable {
+    private static final byte[] MANIFEST_KEY = "manifest".getBytes(StandardCharsets.UTF_8);
+
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final String topic;
+    private final Map<Integer, Long> seenNanos = new ConcurrentHashMap<>();
+    private final Map<Integer, ModelManifest> manifests = new ConcurrentHashMap<>();
+    private volatile boolean stopped;
+    private final Thread thread;
+
+    ManifestWatcher(String bootstrapServers, Topics topics) {
+        // Large fetches: the watcher reads past every 1 MiB model chunk to reach the manifests, and must not lag.
+        this.consumer = TopicScan.consumer(bootstrapServers, Map.of(
+                "max.partition.fetch.bytes", String.valueOf(32 * 1024 * 1024),
+                "fetch.max.bytes", String.valueOf(64 * 1024 * 1024)));
+        this.topic = topics.models();
+        this.thread = new Thread(this, "bench-manifest-watcher-" + topics.federation());
+        this.thread.setDaemon(true);
+    }
+
+    ManifestWatcher start() {
+        thread.start();
+        return this;
+    }
+
+    /** nanoTime when the manifest of {@code version} was first read, or null. */
+    Long seenNanos(int version) {
+        return seenNanos.get(version);
+    }
+
+    ModelManifest manifest(int version) {
+        return manifests.get(version);
+    }
+
+    @Override
+    public void run() {
+        try {
+            List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            while (!stopped) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                    if (!Arrays.equals(MANIFEST_KEY, r.key())) {
+                        continue;
+                    }
+                    long now = System.nanoTime();
+                    try {
+                        if (WireCodec.get().decode(r.value()) instanceof ModelManifest m) {
+                            seenNanos.putIfAbsent(m.getVersion(), now);
+                            manifests.putIfAbsent(m.getVersion(), m);
+                        }
+                    } catch (WireFormatException e) {
+                        // Not ours to judge; the job rejects it.
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            if (!stopped) {
+                throw e;
+            }
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stopped = true;
+        consumer.wakeup();
+        thread.join(10_000);
+        consumer.close();
+    }
+}

@@ -1,0 +1,76 @@
+package io.fedstream.bench;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/** Reads whole topics as they are now ({@code read_committed}, no consumer group), one record at a time. */
+public final class TopicScan {
+    private TopicScan() {}
+
+    /** What a plain read of some topics took. */
+    public record ReadStats(long records, long bytes, long maxRecordBytes, long nanos) {
+        public double mbPerSecond() {
+            return nanos == 0 ? 0 : bytes / 1e6 / (nanos / 1e9);
+        }
+    }
+
+    /** A consumer with the settings the job's Kafka source uses: defaults plus {@code read_committed}. */
+    static KafkaConsumer<byte[], byte[]> consumer(String bootstrapServers, Map<String, String> overrides) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.putAll(overrides);
+        return new KafkaConsumer<>(p);
+    }
+
+    /**
+     * Reads every record of {@code topics} from the beginning up to their current end, calling {@code each} for
+     * every record, and times the read from the first poll to the last record.
+     */
+    public static ReadStats read(String bootstrapServers, Collection<String> topics, Duration timeout,
+                                 Consumer<ConsumerRecord<byte[], byte[]>> each) {
+        try (KafkaConsumer<byte[], byte[]> c = consumer(bootstrapServers, Map.of())) {
+            List<TopicPartition> parts = new ArrayList<>();
+            for (String topic : topics) {
+                for (PartitionInfo i : c.partitionsFor(topic, Duration.ofSeconds(30))) {
+                    parts.add(new TopicPartition(topic, i.partition()));
+                }
+            }
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = c.endOffsets(parts);
+            long records = 0;
+            long bytes = 0;
+            long max = 0;
+            long start = System.nanoTime();
+            long deadline = start + timeout.toNanos();
+            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("could not read " + topics + " to their end within " + timeout);
+                }
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    long size = (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
+                    records++;
+                    bytes += size;
+                    max = Math.max(max, size);
+                    each.accept(r);
+                }
+            }
+            return new ReadStats(records, bytes, max, System.nanoTime() - start);
+        }
+    }
+}

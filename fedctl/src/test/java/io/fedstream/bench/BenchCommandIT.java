@@ -1,0 +1,75 @@
+package io.fedstream.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code fedstream bench} end to end with tiny settings: all four sections, the job in a child JVM, the JSON
+ * report. The figures are not judged here (2 cores shared with the build); that every section ran, measured
+ * something and checked the published models is.
+ */
+class BenchCommandIT {
+    /** Work folders of this class; JUnit deletes it after the last test. */
+    @TempDir
+    static Path tempRoot;
+
+    @Test
+    void allSectionsRunAndWriteTheirFigures() throws Exception {
+        Path dir = Files.createTempDirectory(tempRoot, "fedstream-bench-it-");
+        Path json = dir.resolve("bench.json");
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int code;
+        try (PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+            code = new Bench(new String[] {
+                "--kernel-floats", "600000", "--kernel-iterations", "2", "--kernel-trials", "1",
+                "--params", "700000", "--clients", "3", "--rounds", "2",
+                "--overhead-clients", "3", "--overhead-rounds", "3", "--overhead-warmup-rounds", "1",
+                "--memory-clients", "2,4", "--memory-params", "600000", "--memory-gc-ms", "300",
+                "--job-heap", "768m", "--timeout", "4m",
+                "--work-dir", dir.toString(), "--json", json.toString()}, out).run();
+        }
+        String printed = buf.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, printed);
+        for (String section : new String[] {"== 1.", "== 2.", "== 3.", "== 4.", "== Targets"}) {
+            assertTrue(printed.contains(section), "no " + section + " in:\n" + printed);
+        }
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        assertTrue(root.at("/kernel/kernelGBps").asDouble() > 0, root.toString());
+        assertTrue(root.at("/kernel/baselineGBps").asDouble() > 0);
+        assertTrue(root.at("/e2e/throughputMBps").asDouble() > 0);
+        assertTrue(root.at("/e2e/plainConsumer/throughputMBps").asDouble() > 0);
+        assertEquals(2, root.at("/e2e/referenceChecks").size());
+        for (JsonNode check : root.at("/e2e/referenceChecks")) {
+            assertTrue(check.get("equal").asBoolean(), check.toString());
+        }
+        assertTrue(root.at("/e2e/jobProcess/peakHeapAfterGcBytes").asLong() > 0, "the job ran in a child JVM");
+        assertEquals(3, root.at("/overhead/perRoundMs").size());
+        assertTrue(root.at("/overhead/p50Ms").asDouble() > 0);
+        assertEquals(2, root.at("/memory/runs").size());
+        for (JsonNode run : root.at("/memory/runs")) {
+            assertTrue(run.get("peakLiveHeapBytes").asLong() > 0, run.toString());
+            assertTrue(run.get("fullGcCount").asLong() > 0, run.toString());
+        }
+        assertEquals(4, root.at("/targets").size());
+    }
+
+    @Test
+    void badFlagsAreRefusedBeforeAnythingStarts() {
+        assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--sections", "kernel,speed"}, System.out));
+        assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--memory-clients", "8,x"}, System.out));
+        assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--clients", "0"}, System.out));
+        assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--job-jvm", "remote"}, System.out));
+        assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--no-such-flag", "1"}, System.out));
+    }
+}
