@@ -149,12 +149,12 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             return;
         }
         if (s.done) {
-            reject(in, RejectReason.LATE_UPDATE, "round " + in.round + " chunk " + in.chunk + " is already aggregated", out);
+            reject(s, in, RejectReason.LATE_UPDATE, "round " + in.round + " chunk " + in.chunk + " is already aggregated", out);
             return;
         }
         if (s.selected == null) {
             if (s.early.length >= MAX_EARLY) {
-                reject(in, RejectReason.FUTURE_ROUND, "round " + in.round + " has not been planned", out);
+                reject(s, in, RejectReason.FUTURE_ROUND, "round " + in.round + " has not been planned", out);
                 return;
             }
             s.early = Arrays.copyOf(s.early, s.early.length + 1);
@@ -162,17 +162,17 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             return;
         }
         if (Arrays.binarySearch(s.selected, in.clientId) < 0) {
-            reject(in, RejectReason.NOT_SELECTED, "client " + in.clientId + " is not selected for round " + in.round, out);
+            reject(s, in, RejectReason.NOT_SELECTED, "client " + in.clientId + " is not selected for round " + in.round, out);
             return;
         }
         if (s.planBaseDigest != null && !s.planBaseDigest.equals(in.baseModelDigest)) {
-            reject(in, RejectReason.STALE_UPDATE, "trained on model " + in.baseModelDigest + ", round " + in.round
+            reject(s, in, RejectReason.STALE_UPDATE, "trained on model " + in.baseModelDigest + ", round " + in.round
                     + " uses " + s.planBaseDigest, out);
             return;
         }
         int expected = s.expectedLength;
         if (in.valueCount() != expected || in.data.length % Float.BYTES != 0) {
-            reject(in, RejectReason.WRONG_LENGTH, "chunk " + in.chunk + " has " + in.valueCount() + " values, expected " + expected, out);
+            reject(s, in, RejectReason.WRONG_LENGTH, "chunk " + in.chunk + " has " + in.valueCount() + " values, expected " + expected, out);
             return;
         }
         if (s.sum == null) {
@@ -227,7 +227,8 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         ChunkAggregated done = ChunkAggregated.newBuilder()
                 .setFederation(federation).setRound(d.getRound()).setVersion(d.getRound() + 1)
                 .setChunkIndex(chunk).setChunkCount(d.getChunkCount()).setChunkDigest(encoded.digest())
-                .setContributors(s.contributors.length).setFinishedAtMs(System.currentTimeMillis())
+                .setContributors(s.contributors.length).setRejectedRecords(s.rejectedRecords)
+                .setFinishedAtMs(System.currentTimeMillis())
                 .build();
         out.collect(Routed.of(topics.control(), federation, WireCodec.get().encode(done)));
         // The copies for the next round's clients go after the completion notice: the global model is committed
@@ -303,8 +304,13 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         }
     }
 
-    private void reject(ChunkInput in, RejectReason reason, String detail, Collector<Routed> out) {
+    private void reject(ChunkState s, ChunkInput in, RejectReason reason, String detail, Collector<Routed> out) {
         rejected.inc();
+        boolean late = reason == RejectReason.LATE_UPDATE || reason == RejectReason.STALE_UPDATE;
+        if (!late && !s.done) {
+            // Counted in the round's summary through the chunk's completion notice.
+            s.rejectedRecords++;
+        }
         LOG.debug("rejected {} from {}/{}@{}: {}", reason, in.sourceTopic, in.sourcePartition, in.sourceOffset, detail);
         UpdateChunk original = UpdateChunk.newBuilder()
                 .setFederation(federation).setRound(in.round).setClientId(in.clientId).setChunkIndex(in.chunk)
@@ -314,7 +320,6 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
                 .build();
         Routed r = Rejects.deadLetter(topics, reason, detail, in.sourceTopic, in.sourcePartition, in.sourceOffset,
                 in.clientId, in.round, WireCodec.get().encode(original));
-        boolean late = reason == RejectReason.LATE_UPDATE || reason == RejectReason.STALE_UPDATE;
         out.collect(late ? new Routed(topics.late(), r.key, r.value) : r);
     }
 }

@@ -24,4 +24,6 @@ public class ChunkState {
     /** Recipients waiting for the base chunk to arrive. */
     public String[] distributeTo = new String[0];
     public boolean done;
+    /** Update chunks rejected to the dead-letter topic before the chunk was done; reported with its completion. */
+    public int rejectedRecords;
 }

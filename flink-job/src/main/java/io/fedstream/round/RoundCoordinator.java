@@ -211,6 +211,8 @@ public final class RoundCoordinator implements Serializable {
                 out.add(e.getKey());
             }
         }
+        // Sorted whatever the map: Flink copies state maps into HashMaps (copy-on-write snapshots, restores).
+        out.sort(null);
         return out;
     }
 
@@ -511,7 +513,10 @@ public final class RoundCoordinator implements Serializable {
         if (s.phase != Phase.AGGREGATING || c.getRound() != s.round || c.getVersion() != s.round + 1) {
             return;
         }
-        s.chunkDigests.put(c.getChunkIndex(), c.getChunkDigest());
+        if (s.chunkDigests.put(c.getChunkIndex(), c.getChunkDigest()) == null && c.getRejectedRecords() > 0) {
+            // Update chunks the aggregator rejected (not selected, wrong length, ...) count in this round's summary.
+            s.rejections.merge(s.round, c.getRejectedRecords(), Integer::sum);
+        }
         s.lastChunkAtMs = now;
         if (s.chunkDigests.size() < s.chunkCount) {
             return;
@@ -588,13 +593,15 @@ public final class RoundCoordinator implements Serializable {
     }
 
     private void emitSummary(FederationState s, SummaryDraft d, long now, CoordinatorOutput out) {
+        // In client order, so the same reports give the same sums after a restore (state maps come back as HashMaps).
+        List<EvalInfo> reports = new java.util.TreeMap<>(d.evals).values().stream().toList();
         long evalSamples = 0;
-        for (EvalInfo e : d.evals.values()) {
+        for (EvalInfo e : reports) {
             evalSamples += e.testSamples;
         }
         double loss = 0;
         double acc = 0;
-        for (EvalInfo e : d.evals.values()) {
+        for (EvalInfo e : reports) {
             loss += e.loss * e.testSamples / evalSamples;
             acc += e.accuracy * e.testSamples / evalSamples;
         }

@@ -333,7 +333,10 @@ class ChunkAggregatorTest {
         update(0, 0, "a", 300, DA);
         update(0, 0, "b", 100, DB);
         decision(0, 0, participants("a", 300, "b", 100));
-        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2);
+        List<Routed> out = drain();
+        assertFinished(out, 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2);
+        // The rejection is reported with the chunk's completion, for the round's summary.
+        assertEquals(1, WireCodec.get().decode(on(out, T.control()).get(0).value, ChunkAggregated.class).getRejectedRecords());
     }
 
     @Test

@@ -257,9 +257,13 @@ class RoundCoordinatorTest {
     }
 
     private void chunkDone(int round, int chunk, String digest) {
+        chunkDone(round, chunk, digest, 0);
+    }
+
+    private void chunkDone(int round, int chunk, String digest, int rejectedRecords) {
         handle(ChunkAggregated.newBuilder().setFederation(FED).setRound(round).setVersion(round + 1).setChunkIndex(chunk)
-                .setChunkCount(CHUNKS).setChunkDigest(digest).setContributors(3).setFinishedAtMs(now).build(),
-                T.control(), 0);
+                .setChunkCount(CHUNKS).setChunkDigest(digest).setContributors(3).setRejectedRecords(rejectedRecords)
+                .setFinishedAtMs(now).build(), T.control(), 0);
     }
 
     /** All chunks of the model of {@code round + 1}; returns its digest. */
@@ -803,6 +807,28 @@ class RoundCoordinatorTest {
         Rejected r = out.only(T.late(), Rejected.class);
         assertEquals(RejectReason.STALE_UPDATE.name(), r.getReason(), r.getDetail());
         assertEquals(List.of("STALE_UPDATE/late"), out.rejectedMetrics);
+    }
+
+    @Test
+    void chunkAggregatorRejectionsCountInTheRoundSummaryOncePerChunk() throws Exception {
+        startRound0();
+        String v0 = manifest0.getDigest();
+        update("a", 0, 100, v0);
+        update("b", 0, 200, v0);
+        update("c", 0, 300, v0);
+        notice(RoundEvent.rejection(0, null, "NOT_AVRO", T.checkin() + "/0@3"));
+        List<String> v1Chunks = List.of(digestOf("v1c0"), digestOf("v1c1"), digestOf("v1c2"));
+        chunkDone(0, 0, v1Chunks.get(0), 2);
+        chunkDone(0, 0, v1Chunks.get(0), 2); // the same completion again (a replay): counted once
+        chunkDone(0, 1, v1Chunks.get(1), 0);
+        chunkDone(0, 2, v1Chunks.get(2), 1);
+        String v1 = Digests.composite(FP, v1Chunks);
+        out.clear();
+        for (String client : state.drafts.get(0).evaluators) {
+            eval(client, 1, v1, 100, 0.5, 0.75);
+        }
+        RoundSummary s0 = out.only(T.metrics(), RoundSummary.class);
+        assertEquals(1 + 2 + 1, s0.getRejections(), "the router's one and the aggregators' three");
     }
 
     /**

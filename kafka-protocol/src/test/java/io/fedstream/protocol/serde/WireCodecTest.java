@@ -278,6 +278,31 @@ class WireCodecTest {
     }
 
     @Test
+    void v1ChunkAggregatedDecodesWithNoRejections() throws Exception {
+        // Written by a job before chunk aggregators reported their rejections: a restored job reads such records
+        // back from the control topic.
+        Schema v1 = historySchema("ChunkAggregated-v1.avsc");
+        GenericData.Record old = new GenericData.Record(v1);
+        old.put("federation", "mnist-demo");
+        old.put("round", 3);
+        old.put("version", 4);
+        old.put("chunkIndex", 1);
+        old.put("chunkCount", 2);
+        old.put("chunkDigest", SampleRecords.FP);
+        old.put("contributors", 5);
+        old.put("finishedAtMs", SampleRecords.T0);
+        byte[] bytes = bytes(new BinaryMessageEncoder<GenericData.Record>(GenericData.get(), v1).encode(old));
+        assertEquals(SchemaNormalization.parsingFingerprint64(v1), WireCodec.fingerprintOf(bytes));
+        assertNotEquals(SchemaNormalization.parsingFingerprint64(io.fedstream.avro.ChunkAggregated.getClassSchema()),
+                WireCodec.fingerprintOf(bytes));
+
+        io.fedstream.avro.ChunkAggregated decoded = CODEC.decode(bytes, io.fedstream.avro.ChunkAggregated.class);
+        assertEquals(4, decoded.getVersion());
+        assertEquals(5, decoded.getContributors());
+        assertEquals(0, decoded.getRejectedRecords());
+    }
+
+    @Test
     void v1FingerprintDiffersFromCurrent() throws Exception {
         // Lookup is by fingerprint, so without the history entry a v1 record would be UNKNOWN_SCHEMA. That only
         // holds if the fingerprints differ; if a schema change ever left them equal, v1 bytes would be read
