@@ -73,6 +73,9 @@ public final class Sidecar implements Runnable, AutoCloseable {
         Properties c = new Properties();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         c.put(ConsumerConfig.GROUP_ID_CONFIG, "fedstream-" + settings.federation() + "-sidecar-" + settings.clientId());
+        // Static membership: a sidecar restarted after a crash takes its topic over at once. As a new dynamic member
+        // it would get no partition until the dead one's session timed out (45 s by default), and miss rounds.
+        c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "sidecar-" + settings.clientId());
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

@@ -38,7 +38,7 @@ class SidecarKillIT {
      * Rounds on the digits set take a few hundred ms; enough of them must be left after round 1 for the restarted
      * JVM to load PyTorch, check in and be selected again.
      */
-    private static final int ROUNDS = 40;
+    private static final int ROUNDS = 60;
     private static final int CLIENTS = 3;
     private static final int VICTIM = 2;
     private static final Duration TIMEOUT = Duration.ofMinutes(3);
