@@ -43,8 +43,8 @@ public final class FedAvgReference {
 
     public static Check check(String bootstrapServers, Topics topics, int round) {
         RoundDecision decision = null;
-        for (SpecificRecord r : decodeAll(bootstrapServers, topics.control())) {
-            if (r instanceof RoundDecision d && d.getRound() == round) {
+        for (RoundDecision d : TopicScan.decoded(bootstrapServers, topics.control(), RoundDecision.class, READ_TIMEOUT)) {
+            if (d.getRound() == round) {
                 decision = d;
             }
         }
@@ -118,7 +118,7 @@ public final class FedAvgReference {
     }
 
     static ModelManifest manifest(String bootstrapServers, Topics topics, int version) {
-        for (SpecificRecord r : decodeAll(bootstrapServers, topics.models(), true)) {
+        for (SpecificRecord r : manifests(bootstrapServers, topics.models())) {
             if (r instanceof ModelManifest m && m.getVersion() == version) {
                 return m;
             }
@@ -141,18 +141,13 @@ public final class FedAvgReference {
         }
     }
 
-    private static List<SpecificRecord> decodeAll(String bootstrapServers, String topic) {
-        return decodeAll(bootstrapServers, topic, false);
-    }
-
-    /** Every record of a topic, decoded; with {@code manifestsOnly}, chunk records (keyed by index) are skipped. */
-    private static List<SpecificRecord> decodeAll(String bootstrapServers, String topic, boolean manifestsOnly) {
+    /** The manifests on a models topic, decoded; chunk records (keyed by their index) are skipped undecoded. */
+    private static List<SpecificRecord> manifests(String bootstrapServers, String topic) {
         List<SpecificRecord> out = new java.util.ArrayList<>();
         TopicScan.read(bootstrapServers, List.of(topic), READ_TIMEOUT, r -> {
-            if (manifestsOnly && (r.key() == null || !new String(r.key(), java.nio.charset.StandardCharsets.UTF_8).equals("manifest"))) {
-                return;
+            if (r.key() != null && new String(r.key(), java.nio.charset.StandardCharsets.UTF_8).equals("manifest")) {
+                out.add(decode(r.value()));
             }
-            out.add(decode(r.value()));
         });
         return out;
     }

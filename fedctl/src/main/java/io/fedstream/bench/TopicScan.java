@@ -1,5 +1,7 @@
 package io.fedstream.bench;
 
+import io.fedstream.protocol.serde.WireCodec;
+import io.fedstream.protocol.serde.WireFormatException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -7,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Consumer;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -14,7 +17,10 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-/** Reads whole topics as they are now ({@code read_committed}, no consumer group), one record at a time. */
+/**
+ * Reads whole topics as they are now ({@code read_committed}, no consumer group), one record at a time: the
+ * benchmark's plain consumer, its reference check, and the tests' readers of what a federation wrote.
+ */
 public final class TopicScan {
     private TopicScan() {}
 
@@ -26,7 +32,7 @@ public final class TopicScan {
     }
 
     /** A consumer with the settings the job's Kafka source uses: defaults plus {@code read_committed}. */
-    static KafkaConsumer<byte[], byte[]> consumer(String bootstrapServers, Map<String, String> overrides) {
+    public static KafkaConsumer<byte[], byte[]> consumer(String bootstrapServers, Map<String, String> overrides) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -72,5 +78,23 @@ public final class TopicScan {
             }
             return new ReadStats(records, bytes, max, System.nanoTime() - start);
         }
+    }
+
+    /** Every record of {@code type} on {@code topic} as it is now, decoded, in partition then offset order. */
+    public static <T extends SpecificRecord> List<T> decoded(String bootstrapServers, String topic, Class<T> type,
+                                                             Duration timeout) {
+        List<T> out = new ArrayList<>();
+        read(bootstrapServers, List.of(topic), timeout, r -> {
+            SpecificRecord rec;
+            try {
+                rec = WireCodec.get().decode(r.value());
+            } catch (WireFormatException e) {
+                throw new IllegalStateException("undecodable record on " + topic + " at offset " + r.offset(), e);
+            }
+            if (type.isInstance(rec)) {
+                out.add(type.cast(rec));
+            }
+        });
+        return out;
     }
 }

@@ -75,10 +75,7 @@ class BrokerRestartIT {
                     assertEquals(1, s.getAttempts(), "attempts of round " + s.getRound());
                     assertTrue(s.getStragglers().isEmpty(), "stragglers of round " + s.getRound() + ": " + s.getStragglers());
                 }
-                for (ChildJvm s : sidecars) {
-                    assertTrue(s.awaitExit(60_000), s.name() + " did not stop at the Finish record");
-                    assertEquals(0, s.exitCode(), s.name() + " exit code");
-                }
+                ProcessGroup.assertStoppedAtFinish(sidecars);
             } catch (Throwable t) {
                 procs.report(t);
                 throw t;

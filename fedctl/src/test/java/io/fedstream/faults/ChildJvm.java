@@ -13,8 +13,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One child JVM started from the test JVM with the test JVM's own classpath ({@code java.class.path}, which holds
- * fedctl's classes and every dependency under failsafe). Its stdout and stderr go to a log file, appended across
+ * One child JVM started from the test JVM, by default with the test JVM's own classpath ({@code java.class.path},
+ * which holds fedctl's classes and every dependency under failsafe). Its stdout and stderr go to a log file, appended across
  * restarts, so a test can print the tail when something fails. {@link #kill()} is {@code kill -9};
  * {@link #stop()} is SIGTERM with a grace period; {@link #close()} kills whatever is still running.
  */
@@ -30,6 +30,11 @@ final class ChildJvm implements AutoCloseable {
     private int starts;
 
     ChildJvm(String name, List<String> jvmFlags, String mainClass, List<String> args, Path workDir) {
+        this(name, jvmFlags, System.getProperty("java.class.path"), mainClass, args, workDir);
+    }
+
+    /** As above, with a classpath of its own. */
+    ChildJvm(String name, List<String> jvmFlags, String classpath, String mainClass, List<String> args, Path workDir) {
         this.name = name;
         this.workDir = workDir;
         this.log = workDir.resolve(name + ".log");
@@ -38,7 +43,7 @@ final class ChildJvm implements AutoCloseable {
         cmd.addAll(jvmFlags);
         cmd.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(classpath);
         cmd.add(mainClass);
         cmd.addAll(args);
         this.command = List.copyOf(cmd);

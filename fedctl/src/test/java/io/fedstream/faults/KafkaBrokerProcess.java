@@ -2,13 +2,10 @@ package io.fedstream.faults;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -33,10 +30,10 @@ import org.apache.kafka.common.Uuid;
  *
  * <p>The ports and the log directory stay the same across {@link #stop()}/{@link #start()}, so a restarted broker
  * keeps its topics, records, consumer offsets and transactions. {@link #stop()} is SIGTERM (a controlled shutdown)
- * and waits; {@link #kill()} is SIGKILL. The broker's output goes to {@code broker.log} in its directory, appended
- * across restarts; {@link #tail(int)} gives the end of it for failure messages. {@link #close()} kills the process
- * and deletes the directory (kept with {@code -Dfedstream.faults.keep=true}); a shutdown hook kills the process
- * if the test JVM dies first.
+ * and waits; {@link #kill()} is SIGKILL. The broker runs as a {@link ChildJvm}: its output goes to
+ * {@code kafka-broker.log} in its directory, appended across restarts; {@link #tail(int)} gives the end of it for
+ * failure messages, and a shutdown hook kills the process if the test JVM dies first. {@link #close()} kills the
+ * process and deletes the directory (kept with {@code -Dfedstream.faults.keep=true}).
  */
 public final class KafkaBrokerProcess implements AutoCloseable {
     public static final String KEEP_PROPERTY = "fedstream.faults.keep";
@@ -45,26 +42,25 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     private final Path dir;
     private final Path logDir;
     private final Path config;
-    private final Path log;
     private final int port;
     private final int controllerPort;
     private final String clusterId;
-    private final Thread shutdownHook;
-    private final List<String> jvmFlags;
-    private Process process;
-    private boolean hookAdded;
-    private int starts;
+    private final ChildJvm formatter;
+    private final ChildJvm broker;
 
     private KafkaBrokerProcess(Path dir, int port, int controllerPort, List<String> jvmFlags) {
         this.dir = dir;
         this.logDir = dir.resolve("kafka-logs");
         this.config = dir.resolve("server.properties");
-        this.log = dir.resolve("broker.log");
         this.port = port;
         this.controllerPort = controllerPort;
         this.clusterId = Uuid.randomUuid().toString();
-        this.jvmFlags = jvmFlags;
-        this.shutdownHook = new Thread(this::killQuietly, "kill-kafka-broker");
+        List<String> flags = new ArrayList<>(jvmFlags);
+        flags.add("-Dlog4j2.configurationFile=" + dir.resolve("log4j2.properties").toUri());
+        flags.add("-Dkafka.logs.dir=" + dir);
+        this.formatter = new ChildJvm("kafka-storage-format", flags, brokerClasspath(), "kafka.tools.StorageTool",
+                List.of("format", "--cluster-id", clusterId, "--config", config.toString(), "--standalone"), dir);
+        this.broker = new ChildJvm("kafka-broker", flags, brokerClasspath(), "kafka.Kafka", List.of(config.toString()), dir);
     }
 
     /** Formats a broker in a new temporary directory and starts it; returns once it answers. */
@@ -107,63 +103,35 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     }
 
     public Path logFile() {
-        return log;
+        return broker.log();
     }
 
-    public synchronized boolean isRunning() {
-        return process != null && process.isAlive();
+    public boolean isRunning() {
+        return broker.isAlive();
     }
 
     /** Starts the broker (again) on the same ports and data, and waits until it answers a metadata request. */
-    public synchronized void start() throws IOException, InterruptedException {
+    public void start() throws IOException, InterruptedException {
         if (isRunning()) {
             throw new IllegalStateException("the broker is already running");
         }
-        if (!hookAdded) {
-            Runtime.getRuntime().addShutdownHook(shutdownHook);
-            hookAdded = true;
-        }
-        appendLog("===== start " + (++starts) + " of the broker on " + bootstrapServers() + " (controller "
-                + controllerPort + ")\n");
-        process = launch("kafka.Kafka", List.of(config.toString()));
+        broker.start();
         awaitReady(READY_TIMEOUT);
     }
 
     /** SIGTERM: a controlled shutdown, which flushes the logs; waits until the process is gone (SIGKILL after 60 s). */
-    public synchronized void stop() throws InterruptedException {
-        if (!isRunning()) {
-            return;
-        }
-        process.destroy();
-        if (!process.waitFor(60, TimeUnit.SECONDS)) {
-            appendLog("===== the broker did not stop within 60 s of SIGTERM; killing it\n");
-            process.destroyForcibly();
-            process.waitFor(30, TimeUnit.SECONDS);
-        }
-        appendLog("===== broker stopped (exit " + process.exitValue() + ")\n");
+    public void stop() {
+        broker.stop(60);
     }
 
     /** SIGKILL, and waits until the process is gone. */
-    public synchronized void kill() throws InterruptedException {
-        if (!isRunning()) {
-            return;
-        }
-        process.destroyForcibly();
-        process.waitFor(30, TimeUnit.SECONDS);
-        appendLog("===== broker killed\n");
+    public void kill() {
+        broker.kill();
     }
 
     /** The last {@code lines} lines of the broker's output. */
     public String tail(int lines) {
-        try {
-            if (!Files.exists(log)) {
-                return "(no broker log)";
-            }
-            List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-        } catch (IOException | UncheckedIOException e) {
-            return "(cannot read " + log + ": " + e + ")";
-        }
+        return broker.tail(lines);
     }
 
     private void writeConfig() throws IOException {
@@ -214,35 +182,16 @@ public final class KafkaBrokerProcess implements AutoCloseable {
                 ""));
     }
 
-    private void format() throws IOException, InterruptedException {
-        appendLog("===== format " + logDir + " (cluster id " + clusterId + ")\n");
-        Process p = launch("kafka.tools.StorageTool",
-                List.of("format", "--cluster-id", clusterId, "--config", config.toString(), "--standalone"));
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-            throw new IllegalStateException("kafka-storage format did not finish in 120 s\n" + tail(40));
+    private void format() throws InterruptedException {
+        formatter.start();
+        if (!formatter.awaitExit(120_000)) {
+            formatter.kill();
+            throw new IllegalStateException("kafka-storage format did not finish in 120 s\n" + formatter.tail(40));
         }
-        if (p.exitValue() != 0) {
-            throw new IllegalStateException("kafka-storage format failed (exit " + p.exitValue() + ")\n" + tail(40));
+        if (formatter.exitCode() != 0) {
+            throw new IllegalStateException("kafka-storage format failed (exit " + formatter.exitCode() + ")\n"
+                    + formatter.tail(40));
         }
-    }
-
-    private Process launch(String mainClass, List<String> args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(jvmFlags);
-        cmd.add("-Dlog4j2.configurationFile=" + dir.resolve("log4j2.properties").toUri());
-        cmd.add("-Dkafka.logs.dir=" + dir);
-        cmd.add("-cp");
-        cmd.add(brokerClasspath());
-        cmd.add(mainClass);
-        cmd.addAll(args);
-        return new ProcessBuilder(cmd)
-                .directory(dir.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .start();
     }
 
     /**
@@ -264,10 +213,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         long end = System.nanoTime() + timeout.toNanos();
         // First the listener (quietly: an admin client logs a warning for every refused connection) ...
         while (!accepts(port)) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("the Kafka broker exited with code " + process.exitValue()
-                        + " while starting\n" + tail(60));
-            }
+            requireStarting();
             if (System.nanoTime() > end) {
                 throw new IllegalStateException("the Kafka broker did not listen on " + bootstrapServers() + " within "
                         + timeout.toSeconds() + " s\n" + tail(60));
@@ -283,10 +229,7 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         Exception last = null;
         try (Admin admin = Admin.create(p)) {
             while (System.nanoTime() < end) {
-                if (!process.isAlive()) {
-                    throw new IllegalStateException("the Kafka broker exited with code " + process.exitValue()
-                            + " while starting\n" + tail(60));
-                }
+                requireStarting();
                 try {
                     if (!admin.describeCluster(new DescribeClusterOptions().timeoutMs(3000)).nodes()
                             .get(5, TimeUnit.SECONDS).isEmpty()) {
@@ -302,20 +245,19 @@ public final class KafkaBrokerProcess implements AutoCloseable {
                 + last + ")\n" + tail(60));
     }
 
+    private void requireStarting() {
+        Integer exit = broker.exitCode();
+        if (exit != null) {
+            throw new IllegalStateException("the Kafka broker exited with code " + exit + " while starting\n" + tail(60));
+        }
+    }
+
     private static boolean accepts(int port) {
         try (java.net.Socket s = new java.net.Socket()) {
             s.connect(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
             return true;
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    private void appendLog(String line) {
-        try {
-            Files.writeString(log, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } catch (IOException ignored) {
-            // Only a marker line for humans.
         }
     }
 
@@ -326,31 +268,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         }
     }
 
-    private void killQuietly() {
-        Process p = process;
-        if (p != null && p.isAlive()) {
-            p.destroyForcibly();
-        }
-    }
-
     @Override
-    public synchronized void close() {
-        if (process != null && process.isAlive()) {
-            process.destroyForcibly();
-            try {
-                process.waitFor(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        if (hookAdded) {
-            try {
-                Runtime.getRuntime().removeShutdownHook(shutdownHook);
-            } catch (IllegalStateException ignored) {
-                // The JVM is shutting down; the hook runs anyway.
-            }
-            hookAdded = false;
-        }
+    public void close() {
+        broker.close();
+        formatter.close();
         cleanup(dir);
     }
 

@@ -1,5 +1,8 @@
 package io.fedstream.faults;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,6 +31,14 @@ final class ProcessGroup implements AutoCloseable {
             if (exit != null) {
                 throw new AssertionError(c.name() + " exited with code " + exit + "\n" + c.tail(60));
             }
+        }
+    }
+
+    /** Asserts that every sidecar ended on its own within a minute (at the federation's Finish) with exit code 0. */
+    static void assertStoppedAtFinish(ChildJvm... sidecars) throws InterruptedException {
+        for (ChildJvm s : sidecars) {
+            assertTrue(s.awaitExit(60_000), s.name() + " did not stop at the Finish record");
+            assertEquals(0, s.exitCode(), s.name() + " exit code");
         }
     }
 

@@ -102,10 +102,7 @@ class SidecarKillIT {
                     assertTrue(later.values().stream().anyMatch(p -> p.contains(victimId)),
                             "the restarted " + victimId + " took part in no later round: " + later);
                     System.out.printf("SidecarKillIT: participants after the restart %s%n", later);
-                    for (ChildJvm s : sidecars) {
-                        assertTrue(s.awaitExit(60_000), s.name() + " did not stop at the Finish record");
-                        assertEquals(0, s.exitCode(), s.name() + " exit code");
-                    }
+                    ProcessGroup.assertStoppedAtFinish(sidecars);
                 } catch (Throwable t) {
                     procs.report(t);
                     throw t;

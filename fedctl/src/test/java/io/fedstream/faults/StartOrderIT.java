@@ -116,10 +116,7 @@ class StartOrderIT {
             assertEquals(f.clientIds(), d.getParticipants().stream().map(Participant::getClientId).map(Object::toString).toList(),
                     "participants of round " + d.getRound());
         }
-        for (ChildJvm s : sidecars) {
-            assertTrue(s.awaitExit(60_000), s.name() + " did not stop at the Finish record");
-            assertEquals(0, s.exitCode(), s.name() + " exit code");
-        }
+        ProcessGroup.assertStoppedAtFinish(sidecars);
     }
 
     private static void awaitLog(ChildJvm p, String text, Duration timeout) throws InterruptedException, IOException {

@@ -1,12 +1,12 @@
 package io.fedstream.faults;
 
+import io.fedstream.bench.TopicScan;
 import io.fedstream.protocol.serde.WireCodec;
 import io.fedstream.protocol.serde.WireFormatException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.function.Predicate;
@@ -94,30 +94,6 @@ final class TopicFollower implements AutoCloseable {
 
     /** A whole topic as it is now, decoded. */
     static <T extends SpecificRecord> List<T> readAll(String bootstrap, String topic, Class<T> type) {
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props(bootstrap))) {
-            List<TopicPartition> parts = c.partitionsFor(topic, Duration.ofSeconds(60)).stream()
-                    .map(i -> new TopicPartition(topic, i.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> endOffsets = c.endOffsets(parts, Duration.ofSeconds(60));
-            List<T> out = new ArrayList<>();
-            long deadline = System.currentTimeMillis() + 60_000;
-            while (parts.stream().anyMatch(tp -> c.position(tp) < endOffsets.get(tp))) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw new AssertionError("could not read " + topic + " to its end in 60 s");
-                }
-                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    try {
-                        SpecificRecord rec = WireCodec.get().decode(r.value());
-                        if (type.isInstance(rec)) {
-                            out.add(type.cast(rec));
-                        }
-                    } catch (WireFormatException e) {
-                        throw new AssertionError("undecodable record on " + topic + " at " + r.offset(), e);
-                    }
-                }
-            }
-            return out;
-        }
+        return TopicScan.decoded(bootstrap, topic, type, Duration.ofSeconds(60));
     }
 }

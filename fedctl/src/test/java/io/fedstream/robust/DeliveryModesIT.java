@@ -77,7 +77,7 @@ class DeliveryModesIT extends WithKafka {
 
             // The job's output really was transactional with exactly-once and plain with at-least-once: a
             // transaction leaves a commit marker that takes an offset but is never returned to a consumer.
-            List<Rec> metrics = Topic.read(h.bootstrap, h.topics.metrics(), "read_committed");
+            List<Rec> metrics = Topic.read(h.bootstrap, h.topics.metrics());
             assertEquals(ROUNDS + 1, metrics.size(), mode + ": summaries and the finish on the metrics topic");
             long end = Topic.endOffset(h.bootstrap, h.topics.metrics());
             if (delivery == Delivery.EXACTLY_ONCE) {

@@ -32,7 +32,7 @@ final class Probe implements AutoCloseable {
 
     Probe(String bootstrap, Topics topics) {
         this.topics = topics;
-        this.consumer = Topic.consumer(bootstrap, "read_committed");
+        this.consumer = Topic.consumer(bootstrap);
         List<TopicPartition> parts = new ArrayList<>();
         for (String t : List.of(topics.control(), topics.metrics(), topics.models(), topics.deadLetter(), topics.late())) {
             consumer.partitionsFor(t).forEach(p -> parts.add(new TopicPartition(t, p.partition())));

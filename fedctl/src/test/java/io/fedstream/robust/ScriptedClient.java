@@ -116,7 +116,7 @@ final class ScriptedClient implements AutoCloseable {
         this.samples = samples;
         this.seed = seed;
         this.heartbeatInterval = heartbeatInterval;
-        this.consumer = Topic.consumer(bootstrap, "read_committed");
+        this.consumer = Topic.consumer(bootstrap);
         this.publisher = newPublisher();
     }
 
