@@ -31,7 +31,8 @@ public final class Bench {
             Flag.of("sections", "kernel,e2e,overhead,memory", "which measurements to run, comma-separated"),
             Flag.of("params", "25000000", "end to end: model parameters (float32)"),
             Flag.of("clients", "8", "end to end: clients, each sending one update per round"),
-            Flag.of("rounds", "3", "end to end: rounds (the first is reported apart: it warms the JIT)"),
+            Flag.of("rounds", "5", "end to end: rounds, the warm-up rounds included"),
+            Flag.of("warmup-rounds", "2", "end to end: first rounds reported apart (they warm the JIT), not in the median"),
             Flag.of("parallelism", "2", "parallelism of the aggregation job"),
             Flag.of("verify", "true", "end to end: recompute every round's FedAvg from the records on Kafka and compare"),
             Flag.of("kernel-floats", "16000000", "kernel: parameters whose chunks one pass sums"),
@@ -92,8 +93,10 @@ public final class Bench {
                 throw new IllegalArgumentException("--" + f + " must be at least 1");
             }
         }
-        if (FlagParser.intValue(v, "overhead-warmup-rounds") < 0) {
-            throw new IllegalArgumentException("--overhead-warmup-rounds must be 0 or more");
+        for (String f : List.of("overhead-warmup-rounds", "warmup-rounds")) {
+            if (FlagParser.intValue(v, f) < 0) {
+                throw new IllegalArgumentException("--" + f + " must be 0 or more");
+            }
         }
         FlagParser.durationValue(v, "timeout");
         memoryClients();
@@ -287,40 +290,56 @@ public final class Bench {
         long params = FlagParser.longValue(v, "params");
         int clients = FlagParser.intValue(v, "clients");
         int rounds = FlagParser.intValue(v, "rounds");
+        int warmup = Math.min(FlagParser.intValue(v, "warmup-rounds"), rounds - 1);
         boolean verify = Boolean.parseBoolean(v.get("verify"));
         out.println();
         out.printf("== 2. End to end: %d clients x %,d parameters (%s per update), %d rounds, parallelism %s%n",
                 clients, params, mb(params * 4), rounds, v.get("parallelism"));
-        BenchFederation.Config config = federation(bootstrap, "bench-e2e", SyntheticModel.flat(params), clients, rounds).build();
-        out.printf("  job process -Xmx%s %s, client permits %s%n", config.jobHeap, v.get("job-jvm-opts"),
-                config.clientPermits == 0 ? "all" : String.valueOf(config.clientPermits));
+        BenchFederation.Config.Builder builder = federation(bootstrap, "bench-e2e", SyntheticModel.flat(params), clients, rounds);
+        // Clients that can all hold their update at once commit together: the job then finds a round's updates
+        // all on the broker, as the plain consumer does, and the window measures the job, not the producers.
+        boolean together = clientPermits(params, clients) == 0;
+        BenchFederation.Config config = builder.commitTogether(together).build();
+        out.printf("  job process -Xmx%s %s, client permits %s, clients commit %s%n", config.jobHeap, v.get("job-jvm-opts"),
+                config.clientPermits == 0 ? "all" : String.valueOf(config.clientPermits), together ? "together" : "one by one");
         BenchFederation.Result r = new BenchFederation(config).run();
         long updateBytes = params * Float.BYTES;
         List<Map<String, Object>> perRound = new ArrayList<>();
         List<Double> warm = new ArrayList<>();
         for (int round = 0; round < rounds; round++) {
-            long first = r.firstUpdateNanos(round);
+            long sent = r.firstUpdateNanos(round);
+            // Together: every update of the round is on the broker when the first commit starts. One by one: the
+            // job reads each update as it commits, so the window starts at the first record sent.
+            long start = together ? r.firstCommitStartNanos(round) : sent;
             long lastCommit = r.lastCommitNanos(round);
             Long manifest = r.manifestNanos(round + 1);
             int updates = r.updatesIn(round);
-            double seconds = (manifest - first) / 1e9;
+            double seconds = (manifest - start) / 1e9;
             double mbps = updates * updateBytes / 1e6 / seconds;
+            double fromSent = (manifest - sent) / 1e9;
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("round", round);
             m.put("updates", updates);
             m.put("updateBytes", updates * updateBytes);
+            m.put("windowStart", together ? "updates readable" : "first update sent");
             m.put("firstUpdateToManifestSeconds", seconds);
             m.put("throughputMBps", mbps);
-            m.put("productionSeconds", (lastCommit - first) / 1e9);
+            m.put("productionSeconds", (lastCommit - sent) / 1e9);
+            m.put("firstSentToManifestSeconds", fromSent);
+            m.put("firstSentToManifestMBps", updates * updateBytes / 1e6 / fromSent);
             m.put("lastCommitToManifestSeconds", (manifest - lastCommit) / 1e9);
+            m.put("manifestReadHereAfterSeconds", (r.manifestSeenNanos(round + 1) - manifest) / 1e9);
             perRound.add(m);
-            if (round > 0 || rounds == 1) {
+            if (round >= warmup) {
                 warm.add(mbps);
             }
-            out.printf("  round %d: %d updates, %s in %.2f s from the first update record to the manifest: %.0f MB/s"
-                            + " (producing took %.2f s; last commit -> manifest %.2f s)%s%n",
-                    round, updates, mb(updates * updateBytes), seconds, mbps, (lastCommit - first) / 1e9,
-                    (manifest - lastCommit) / 1e9, round == 0 && rounds > 1 ? " [cold JIT]" : "");
+            out.printf("  round %d: %d updates, %s in %.2f s from the first update record %s to the manifest: %.0f MB/s"
+                            + " (producing took %.2f s; from the first record sent %.2f s, %.0f MB/s; manifest read here"
+                            + " %.2f s after its commit)%s%n",
+                    round, updates, mb(updates * updateBytes), seconds, together ? "readable" : "sent", mbps,
+                    (lastCommit - sent) / 1e9, fromSent, updates * updateBytes / 1e6 / fromSent,
+                    (r.manifestSeenNanos(round + 1) - manifest) / 1e9,
+                    round < warmup ? " [warm-up]" : "");
         }
         double e2e = Stats.median(warm);
         // The plain consumer: the same update topics, the same broker, nothing done with the bytes.
@@ -366,6 +385,7 @@ public final class Bench {
         e.put("parallelism", FlagParser.intValue(v, "parallelism"));
         e.put("jobHeap", config.jobHeap);
         e.put("clientPermits", config.clientPermits);
+        e.put("clientsCommitTogether", together);
         e.put("perRound", perRound);
         e.put("throughputMBps", e2e);
         e.put("plainConsumer", Map.of("bytes", plain.bytes(), "records", plain.records(), "seconds", plain.nanos() / 1e9,

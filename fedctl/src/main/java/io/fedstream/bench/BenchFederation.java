@@ -14,12 +14,17 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 
 /**
  * One synthetic federation against a given Kafka: provisions the topics, publishes a seeded initial model, runs
@@ -53,6 +58,7 @@ public final class BenchFederation {
                 p.ensureClientTopics(topics, id);
             }
         }
+        stampAppendTime(c.bootstrapServers, topics.models());
         ModelManifest initial;
         {
             float[] weights = SyntheticModel.initialWeights(c.spec, c.seed);
@@ -88,10 +94,11 @@ public final class BenchFederation {
                 inProcess = LocalJob.start(job);
             }
             Semaphore permits = c.clientPermits > 0 ? new Semaphore(c.clientPermits) : null;
+            CyclicBarrier together = c.commitTogether ? new CyclicBarrier(c.clients) : null;
             for (String id : ids) {
                 SyntheticClient.Settings s = new SyntheticClient.Settings(c.bootstrapServers, topics, id,
                         c.spec.fingerprint(), SyntheticModel.samples(c.seed, id), c.seed, c.deltaScale,
-                        Duration.ofSeconds(1), Duration.ofSeconds(5), permits);
+                        Duration.ofSeconds(1), Duration.ofSeconds(5), permits, together);
                 SyntheticClient client = new SyntheticClient(s);
                 clients.add(client);
                 Thread t = new Thread(() -> {
@@ -180,6 +187,21 @@ public final class BenchFederation {
         return sb.toString();
     }
 
+    /**
+     * Makes the broker stamp the topic's records with their append time, so a manifest's timestamp says when it
+     * was committed, however far behind a reader on this busy machine is.
+     */
+    static void stampAppendTime(String bootstrapServers, String topic) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        try (Admin admin = Admin.create(p)) {
+            AlterConfigOp op = new AlterConfigOp(new ConfigEntry(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime"),
+                    AlterConfigOp.OpType.SET);
+            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), List.of(op)))
+                    .all().get(60, TimeUnit.SECONDS);
+        }
+    }
+
     /** Deletes every topic of a federation (benchmarks free the broker's disk between runs). */
     public static void deleteTopics(String bootstrapServers, String federation) throws Exception {
         Properties p = new Properties();
@@ -219,8 +241,17 @@ public final class BenchFederation {
             return config.spec.totalFloats() * Float.BYTES;
         }
 
-        /** nanoTime when the manifest of model {@code version} became readable on the models topic. */
+        /**
+         * nanoTime when the manifest of model {@code version} was committed on the models topic: appended by the
+         * broker (at-least-once), or read here (exactly-once: readable when the job's transaction commits).
+         */
         public Long manifestNanos(int version) {
+            Long appended = watcher.appendedNanos(version);
+            return config.delivery == JobSettings.Delivery.AT_LEAST_ONCE && appended != null ? appended : watcher.seenNanos(version);
+        }
+
+        /** nanoTime when the manifest of model {@code version} was read here. */
+        public Long manifestSeenNanos(int version) {
             return watcher.seenNanos(version);
         }
 
@@ -232,6 +263,15 @@ public final class BenchFederation {
         public long firstUpdateNanos(int round) {
             return clients.stream().map(s -> s.updateStartedNanos(round)).filter(v -> v != null)
                     .mapToLong(Long::longValue).min().orElseThrow(() -> new IllegalStateException("no update in round " + round));
+        }
+
+        /**
+         * When the first update of {@code round} began to commit, every record of it on the broker: with clients
+         * that commit together, the moment the whole round's updates were there to be read.
+         */
+        public long firstCommitStartNanos(int round) {
+            return clients.stream().map(s -> s.commitStartedNanos(round)).filter(v -> v != null)
+                    .mapToLong(Long::longValue).min().orElseThrow(() -> new IllegalStateException("no commit in round " + round));
         }
 
         /** When the last update of {@code round} had been committed. */
@@ -272,6 +312,7 @@ public final class BenchFederation {
         final long forcedGcMillis;
         final long bufferTimeoutMillis;
         final int clientPermits;
+        final boolean commitTogether;
         final Path workDir;
         final JobSettings.Delivery delivery;
         final Duration checkpointInterval;
@@ -293,6 +334,7 @@ public final class BenchFederation {
             forcedGcMillis = b.forcedGcMillis;
             bufferTimeoutMillis = b.bufferTimeoutMillis;
             clientPermits = b.clientPermits;
+            commitTogether = b.commitTogether;
             workDir = b.workDir;
             delivery = b.delivery;
             checkpointInterval = b.checkpointInterval;
@@ -327,6 +369,7 @@ public final class BenchFederation {
             private long forcedGcMillis;
             private long bufferTimeoutMillis = -1;
             private int clientPermits;
+            private boolean commitTogether;
             private Path workDir;
             private JobSettings.Delivery delivery = JobSettings.Delivery.AT_LEAST_ONCE;
             private Duration checkpointInterval = Duration.ofMinutes(30);
@@ -352,6 +395,8 @@ public final class BenchFederation {
             public Builder bufferTimeoutMillis(long v) { bufferTimeoutMillis = v; return this; }
             /** How many clients may hold a model-sized buffer at once (0 = all). */
             public Builder clientPermits(int v) { clientPermits = v; return this; }
+            /** Clients commit each round's updates together (see {@link SyntheticClient}); needs all permits. */
+            public Builder commitTogether(boolean v) { commitTogether = v; return this; }
             public Builder workDir(Path v) { workDir = v; return this; }
             public Builder delivery(JobSettings.Delivery v) { delivery = v; return this; }
             public Builder checkpointInterval(Duration v) { checkpointInterval = v; return this; }
@@ -363,6 +408,10 @@ public final class BenchFederation {
                 }
                 if (clients < 1 || rounds < 1 || parallelism < 1) {
                     throw new IllegalArgumentException("clients, rounds and parallelism must be at least 1");
+                }
+                if (commitTogether && clientPermits > 0 && clientPermits < clients) {
+                    // A client holding a permit would wait at the barrier for one that waits for the permit.
+                    throw new IllegalArgumentException("clients can commit together only if all may hold an update at once");
                 }
                 Topics.requireId("federation", federation);
                 return new Config(this);

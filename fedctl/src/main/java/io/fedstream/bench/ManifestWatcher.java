@@ -14,10 +14,12 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.record.TimestampType;
 
 /**
  * Follows a federation's models topic ({@code read_committed}) and notes when each model version's manifest
- * became readable: the moment a new global model is committed. Chunk records are skipped by their key, unread.
+ * was read here and, if the topic stamps records with the broker's append time, when the broker appended it.
+ * Chunk records are skipped by their key, unread.
  */
 final class ManifestWatcher implements Runnable, AutoCloseable {
     private static final byte[] MANIFEST_KEY = "manifest".getBytes(StandardCharsets.UTF_8);
@@ -25,6 +27,7 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final String topic;
     private final Map<Integer, Long> seenNanos = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> appendedNanos = new ConcurrentHashMap<>();
     private final Map<Integer, ModelManifest> manifests = new ConcurrentHashMap<>();
     private volatile boolean stopped;
     private final Thread thread;
@@ -49,6 +52,14 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
         return seenNanos.get(version);
     }
 
+    /**
+     * When the broker appended the manifest of {@code version}, on this JVM's nanoTime scale (to the
+     * millisecond), or null if not seen yet or the topic keeps the producer's timestamps.
+     */
+    Long appendedNanos(int version) {
+        return appendedNanos.get(version);
+    }
+
     ModelManifest manifest(int version) {
         return manifests.get(version);
     }
@@ -69,6 +80,10 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
                     try {
                         if (WireCodec.get().decode(r.value()) instanceof ModelManifest m) {
                             seenNanos.putIfAbsent(m.getVersion(), now);
+                            if (r.timestampType() == TimestampType.LOG_APPEND_TIME) {
+                                long ago = Math.max(0, System.currentTimeMillis() - r.timestamp());
+                                appendedNanos.putIfAbsent(m.getVersion(), now - ago * 1_000_000);
+                            }
                             manifests.putIfAbsent(m.getVersion(), m);
                         }
                     } catch (WireFormatException e) {

@@ -19,8 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -43,8 +47,13 @@ import org.slf4j.LoggerFactory;
  * one JVM hold a model-sized buffer at once (a permit is taken at the first chunk of a model version and given
  * back after the update is sent), so many simulated clients of a huge model fit one heap.
  *
- * <p>Timing (all {@link System#nanoTime()} of this JVM): when each round's update started and was committed, and
- * when a round's plan and its base model were both fully readable here.
+ * <p>An optional shared {@link CyclicBarrier} makes the clients of one JVM commit together: each sends its whole
+ * update, waits until every other client has too, then commits, so all the round's updates become readable at
+ * once, as a plain consumer finds them when it reads a topic that is already full.
+ *
+ * <p>Timing (all {@link System#nanoTime()} of this JVM): when each round's update started, when its commit
+ * started (every record on the broker, none readable yet) and when it had committed, and when a round's plan and
+ * its base model were both fully readable here.
  */
 public final class SyntheticClient implements Runnable, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SyntheticClient.class);
@@ -52,16 +61,13 @@ public final class SyntheticClient implements Runnable, AutoCloseable {
     /** Everything a synthetic client needs to know. */
     public record Settings(String bootstrapServers, Topics topics, String clientId, String specFingerprint,
                            long trainSamples, long seed, float deltaScale, Duration checkinInterval,
-                           Duration heartbeatInterval, Semaphore memoryPermits) {
+                           Duration heartbeatInterval, Semaphore memoryPermits, CyclicBarrier commitTogether) {
         public Settings {
             Topics.requireId("client id", clientId);
         }
-
-        public Settings withPermits(Semaphore permits) {
-            return new Settings(bootstrapServers, topics, clientId, specFingerprint, trainSamples, seed, deltaScale,
-                    checkinInterval, heartbeatInterval, permits);
-        }
     }
+
+    private static final Duration COMMIT_BARRIER_TIMEOUT = Duration.ofMinutes(10);
 
     private final Settings settings;
     private final KafkaConsumer<byte[], byte[]> consumer;
@@ -72,6 +78,7 @@ public final class SyntheticClient implements Runnable, AutoCloseable {
     private final Map<Integer, Long> planSeen = new TreeMap<>();
     private final Map<Integer, Long> modelComplete = new TreeMap<>();
     private final Map<Integer, Long> updateStarted = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> commitStarted = new ConcurrentHashMap<>();
     private final Map<Integer, Long> committed = new ConcurrentHashMap<>();
     private final Map<Integer, Long> ready = new ConcurrentHashMap<>();
     private volatile boolean stopped;
@@ -127,6 +134,11 @@ public final class SyntheticClient implements Runnable, AutoCloseable {
     /** nanoTime just before the update of {@code round} was handed to the producer, if it was sent. */
     public Long updateStartedNanos(int round) {
         return updateStarted.get(round);
+    }
+
+    /** nanoTime when every record of the update of {@code round} was on the broker and its commit began. */
+    public Long commitStartedNanos(int round) {
+        return commitStarted.get(round);
     }
 
     /** nanoTime when the transaction holding the update of {@code round} had committed. */
@@ -256,14 +268,32 @@ public final class SyntheticClient implements Runnable, AutoCloseable {
         if (!plan.getEvaluateOnly()) {
             float[] delta = SyntheticModel.delta(settings.seed(), plan.getRound(), settings.clientId(), length,
                     settings.deltaScale());
-            updateStarted.put(plan.getRound(), System.nanoTime());
-            publisher.publishUpdate(plan.getRound(), settings.trainSamples(), plan.getBaseModelDigest(),
-                    settings.specFingerprint(), delta, new UpdateMetrics(0, 0, 0), plan.getChunkFloats());
-            committed.put(plan.getRound(), System.nanoTime());
+            int round = plan.getRound();
+            updateStarted.put(round, System.nanoTime());
+            publisher.publishUpdate(round, settings.trainSamples(), plan.getBaseModelDigest(),
+                    settings.specFingerprint(), delta, new UpdateMetrics(0, 0, 0), plan.getChunkFloats(),
+                    () -> commitStarted.put(round, awaitOthers()));
+            committed.put(round, System.nanoTime());
             roundsTrained++;
         }
         plansHandled++;
         releasePermit();
+    }
+
+    /** Waits at the shared barrier, if any, and returns the nanoTime it opened. */
+    private long awaitOthers() {
+        if (settings.commitTogether() != null) {
+            try {
+                settings.commitTogether().await(COMMIT_BARRIER_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(settings.clientId() + ": interrupted while waiting to commit", e);
+            } catch (BrokenBarrierException | TimeoutException e) {
+                throw new IllegalStateException(settings.clientId() + ": the other clients did not send their updates"
+                        + " within " + COMMIT_BARRIER_TIMEOUT, e);
+            }
+        }
+        return System.nanoTime();
     }
 
     private void acquirePermit() throws InterruptedException {

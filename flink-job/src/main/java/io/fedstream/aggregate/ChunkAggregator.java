@@ -28,6 +28,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,11 +36,20 @@ import org.slf4j.LoggerFactory;
  * Aggregates one chunk of one round (the key). Update chunks of selected clients are summed as they stream in,
  * so memory is one base chunk and one running sum whatever the number of clients. When the coordinator's
  * decision arrives and exactly its participants have been summed, the new global chunk is written to the
- * models topic and to the next round's clients, and its digest is reported on the control topic.
+ * models topic and its digest is reported on the control topic. The chunk comes back from the models topic as
+ * the base of the next round's key, which copies it to each client's model topic when the coordinator says so
+ * (after the manifest).
  */
 public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput, Routed> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ChunkAggregator.class);
+
+    /**
+     * The copies of model chunks for the clients' model topics. They have a sink of their own: with K clients they
+     * are K times the model, and in the one sink they would queue ahead of the manifests, plans and completion
+     * notices that the federation waits for.
+     */
+    public static final OutputTag<Routed> MODEL_COPIES = new OutputTag<>("model-copies") {};
 
     /** Updates held for a round whose plan has not reached this aggregator yet; more is a client racing ahead. */
     static final int MAX_EARLY = 64;
@@ -53,6 +63,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
     private transient Counter rejected;
     private transient Counter finished;
     private transient UpdateRefetcher refetcher;
+    private transient float[] deltaBuffer;
 
     public ChunkAggregator(String federation, String bootstrapServers, AggregationRule rule, Duration stateTtl) {
         this.federation = federation;
@@ -82,18 +93,18 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             s = new ChunkState();
         }
         switch (in.kind) {
-            case ChunkInput.BASE -> onBase(s, in, out);
+            case ChunkInput.BASE -> onBase(s, in, ctx, out);
             case ChunkInput.PLAN -> onPlan(s, in, out);
             case ChunkInput.UPDATE -> onUpdate(s, in, out);
             case ChunkInput.DECISION -> s.decision = in.decision;
-            case ChunkInput.DISTRIBUTE -> onDistribute(s, in, out);
+            case ChunkInput.DISTRIBUTE -> onDistribute(s, in, ctx);
             default -> throw new IllegalStateException("unknown chunk input kind " + in.kind);
         }
         tryFinish(s, in, out);
         state.update(s);
     }
 
-    private void onBase(ChunkState s, ChunkInput in, Collector<Routed> out) {
+    private void onBase(ChunkState s, ChunkInput in, Context ctx, Collector<Routed> out) {
         if (s.base != null) {
             return;
         }
@@ -102,15 +113,15 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         s.specFingerprint = in.specFingerprint;
         s.totalFloats = in.totalFloats;
         if (s.distributeTo.length > 0) {
-            sendTo(s.distributeTo, encode(s, s.base, in.round, in.chunk, in.chunkCount), out);
+            sendTo(s.distributeTo, encode(s, s.base, in.round, in.chunk, in.chunkCount), ctx);
             s.distributeTo = new String[0];
         }
         replayEarly(s, out);
     }
 
-    private void onDistribute(ChunkState s, ChunkInput in, Collector<Routed> out) {
+    private void onDistribute(ChunkState s, ChunkInput in, Context ctx) {
         if (s.base != null) {
-            sendTo(in.clients, encode(s, s.base, in.round, in.chunk, in.chunkCount), out);
+            sendTo(in.clients, encode(s, s.base, in.round, in.chunk, in.chunkCount), ctx);
         } else {
             s.distributeTo = in.clients;
         }
@@ -178,7 +189,9 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         if (s.sum == null) {
             s.sum = new WeightedSum(expected);
         }
-        s.sum.add(in.values(), in.sampleCount);
+        // The floats are summed at once and not kept: one array per subtask serves every update chunk.
+        deltaBuffer = in.values(deltaBuffer);
+        s.sum.add(deltaBuffer, in.sampleCount);
         int pos = -Arrays.binarySearch(s.contributors, in.clientId) - 1;
         s.contributors = insert(s.contributors, pos, in.clientId);
         s.contributorSources = insert(s.contributorSources, pos, in.sourceTopic + "/" + in.sourcePartition + "@" + in.sourceOffset);
@@ -231,10 +244,6 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
                 .setFinishedAtMs(System.currentTimeMillis())
                 .build();
         out.collect(Routed.of(topics.control(), federation, WireCodec.get().encode(done)));
-        // The copies for the next round's clients go after the completion notice: the global model is committed
-        // (manifest on the models topic) without waiting for the fan-out, and a client that gets its plan before
-        // its copy simply waits for the chunks.
-        sendTo(d.getNextRecipients().toArray(new String[0]), encoded, out);
         finished.inc();
         // Keep only who contributed, so late chunks and replayed duplicates are recognised; free the big arrays.
         s.base = null;
@@ -297,10 +306,10 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         return new EncodedChunk(WireCodec.get().encode(mc), digest);
     }
 
-    /** Writes the chunk to each client's model topic. */
-    private void sendTo(String[] clients, EncodedChunk encoded, Collector<Routed> out) {
+    /** Writes the chunk to each client's model topic, through a sink of their own (see {@link #MODEL_COPIES}). */
+    private void sendTo(String[] clients, EncodedChunk encoded, Context ctx) {
         for (String client : clients) {
-            out.collect(Routed.of(topics.clientModel(client), client, encoded.value()));
+            ctx.output(MODEL_COPIES, Routed.of(topics.clientModel(client), client, encoded.value()));
         }
     }
 

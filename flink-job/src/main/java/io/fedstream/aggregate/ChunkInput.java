@@ -54,6 +54,15 @@ public class ChunkInput {
         return Floats.fromBytes(ByteBuffer.wrap(data));
     }
 
+    /** {@link #data} as floats, in {@code reuse} if it has the right length, else in a new array. */
+    public float[] values(float[] reuse) {
+        if (reuse == null || reuse.length != valueCount()) {
+            return values();
+        }
+        Floats.readInto(ByteBuffer.wrap(data), reuse, 0);
+        return reuse;
+    }
+
     /** Round in the high 32 bits, chunk in the low: one key per (round, chunk). */
     public static long key(int round, int chunk) {
         return ((long) round << 32) | (chunk & 0xffffffffL);

@@ -38,7 +38,8 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  *        |-- protocol records --> keyBy(federation) -> round coordinator --> plans, decisions, manifests, summaries
  *        |                                                  | orders per chunk
  *        '-- chunk data ------------------------------------+-> keyBy(round, chunk) -> chunk aggregator
- *                                                                  --> models topic + next clients' model topics
+ *                                                                  --> models topic, completion notices
+ *                                                                  --> clients' model topics (a sink of their own)
  * </pre>
  *
  * The loop from the aggregators back to the coordinator (a chunk is done) and from one round's output to the
@@ -77,6 +78,9 @@ public final class AggregationJob {
         Topics topics = settings.topics();
         env.setParallelism(settings.parallelism());
         env.setBufferTimeout(settings.bufferTimeout().toMillis());
+        // Chained operators hand records over as they are instead of copying them (a copy of every 1 MiB update
+        // chunk and model copy otherwise). Safe here: no function keeps or changes a record it was given.
+        env.getConfig().enableObjectReuse();
         env.enableCheckpointing(settings.checkpointInterval().toMillis(),
                 settings.delivery() == JobSettings.Delivery.EXACTLY_ONCE ? CheckpointingMode.EXACTLY_ONCE : CheckpointingMode.AT_LEAST_ONCE);
         Configuration c = new Configuration();
@@ -127,10 +131,13 @@ public final class AggregationJob {
                 .name("chunk-aggregator").uid("chunk-aggregator");
 
         DataStream<Routed> output = coordinator.union(aggregated, routed.getSideOutput(Router.REJECTS));
-        output.sinkTo(sink(settings)).name("kafka-output").uid("kafka-output");
+        output.sinkTo(sink(settings, "job")).name("kafka-output").uid("kafka-output");
+        aggregated.getSideOutput(ChunkAggregator.MODEL_COPIES)
+                .sinkTo(sink(settings, "copies")).name("kafka-model-copies").uid("kafka-model-copies");
     }
 
-    private static KafkaSink<Routed> sink(JobSettings settings) {
+    /** A sink for Routed records; {@code role} names its transactions (a sink's own, for exactly-once). */
+    private static KafkaSink<Routed> sink(JobSettings settings, String role) {
         Properties producer = new Properties();
         producer.setProperty("linger.ms", "1");
         producer.setProperty("batch.size", String.valueOf(1024 * 1024));
@@ -141,7 +148,7 @@ public final class AggregationJob {
                 .setBootstrapServers(settings.bootstrapServers())
                 .setRecordSerializer(new RoutedSerializer())
                 .setDeliveryGuarantee(exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
-                .setTransactionalIdPrefix("fedstream-" + settings.federation() + "-job")
+                .setTransactionalIdPrefix("fedstream-" + settings.federation() + "-" + role)
                 .setKafkaProducerConfig(producer)
                 .build();
     }

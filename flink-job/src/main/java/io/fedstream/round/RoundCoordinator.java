@@ -553,7 +553,10 @@ public final class RoundCoordinator implements Serializable {
         s.commits.clear();
         s.commitOrder.clear();
         s.updates.clear();
-        // The aggregators already sent the new model to the next round's clients.
+        // Only now, with the new model committed, do its copies go to the next round's clients. Written at each
+        // chunk's completion instead, the copies (clients x model size) queued ahead of the last completion
+        // notices and held the manifest back by seconds.
+        out.distribute(version, s.chunkCount, s.nextRecipients);
         s.modelSentTo = new ArrayList<>(s.nextRecipients);
         if (version < settings.rounds()) {
             startRound(s, s.nextRecipients, now, out);

@@ -151,6 +151,16 @@ class ChunkAggregatorTest {
         return out;
     }
 
+    /** What went to the model-copies side output (the clients' model topics). */
+    private List<Routed> drainCopies() {
+        List<Routed> out = new ArrayList<>();
+        if (harness.getSideOutput(ChunkAggregator.MODEL_COPIES) != null) {
+            harness.getSideOutput(ChunkAggregator.MODEL_COPIES).forEach(r -> out.add(r.getValue()));
+            harness.getSideOutput(ChunkAggregator.MODEL_COPIES).clear();
+        }
+        return out;
+    }
+
     private static List<Routed> on(List<Routed> out, String topic) {
         return out.stream().filter(r -> r.topic.equals(topic)).toList();
     }
@@ -184,11 +194,11 @@ class ChunkAggregatorTest {
     }
 
     /**
-     * Checks one finished chunk: the new global chunk on the models topic, the same bytes on each recipient's model
-     * topic, the completion on control, and nothing else. Returns the decoded model chunk.
+     * Checks one finished chunk: the new global chunk on the models topic, the completion on control, and nothing
+     * else; no copy for any client yet (they wait for the coordinator's order). Returns the decoded model chunk.
      */
-    private static ModelChunk assertFinished(List<Routed> out, int round, int chunk, long offset, float[] expected,
-                                             int contributors, String... recipients) throws WireFormatException {
+    private ModelChunk assertFinished(List<Routed> out, int round, int chunk, long offset, float[] expected,
+                                      int contributors) throws WireFormatException {
         List<Routed> models = on(out, T.models());
         assertEquals(1, models.size(), "one new global chunk on the models topic");
         assertArrayEquals(String.valueOf(chunk).getBytes(StandardCharsets.UTF_8), models.get(0).key);
@@ -205,13 +215,6 @@ class ChunkAggregatorTest {
         String digest = Digests.sha256Hex(mc.getData());
         assertEquals(digest, mc.getChunkDigest());
 
-        for (String client : recipients) {
-            List<Routed> copy = on(out, T.clientModel(client));
-            assertEquals(1, copy.size(), "copy for " + client);
-            assertArrayEquals(models.get(0).value, copy.get(0).value, "the recipients get the very same chunk");
-            assertArrayEquals(client.getBytes(StandardCharsets.UTF_8), copy.get(0).key);
-        }
-
         List<Routed> control = on(out, T.control());
         assertEquals(1, control.size());
         ChunkAggregated done = WireCodec.get().decode(control.get(0).value, ChunkAggregated.class);
@@ -222,7 +225,8 @@ class ChunkAggregatorTest {
         assertEquals(CHUNK_COUNT, done.getChunkCount());
         assertEquals(digest, done.getChunkDigest());
         assertEquals(contributors, done.getContributors());
-        assertEquals(2 + recipients.length, out.size(), "models + copies + control, nothing else");
+        assertEquals(2, out.size(), "models + control, nothing else");
+        assertTrue(drainCopies().isEmpty(), "no copies before the coordinator orders them");
         return mc;
     }
 
@@ -253,7 +257,7 @@ class ChunkAggregatorTest {
     private static final float[] DB = {-0.05f, 0.7f, 0.3f, -1.25f, 2e-6f};
 
     @Test
-    void basePlanTwoUpdatesAndDecisionMakeOneNewChunk() throws Exception {
+    void basePlanTwoUpdatesAndDecisionMakeOneNewChunkCopiedToTheNextClientsWhenOrdered() throws Exception {
         base(4, 1, 5, BASE);
         plan(4, 1, "b", "a");
         update(4, 1, "a", 300, DA);
@@ -261,8 +265,21 @@ class ChunkAggregatorTest {
         assertTrue(drain().isEmpty(), "nothing before the decision");
         decision(4, 1, participants("a", 300, "b", 100), "a", "c");
         List<Routed> out = drain();
-        assertFinished(out, 4, 1, 5, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2, "a", "c");
-        assertTrue(on(out, T.clientModel("b")).isEmpty(), "b is not a next recipient");
+        assertFinished(out, 4, 1, 5, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2);
+        List<Routed> models = on(out, T.models());
+        // The chunk comes back from the models topic as the base of version 5; after the manifest, the order.
+        base(5, 1, 5, Floats.fromBytes(modelChunk(models.get(0)).getData()));
+        assertTrue(drainCopies().isEmpty(), "nothing before the order");
+        distribute(5, 1, "a", "c");
+        assertTrue(drain().isEmpty(), "copies go to their own output only");
+        List<Routed> copies = drainCopies();
+        assertEquals(2, copies.size());
+        for (String client : List.of("a", "c")) {
+            List<Routed> copy = on(copies, T.clientModel(client));
+            assertEquals(1, copy.size(), "copy for " + client);
+            assertArrayEquals(models.get(0).value, copy.get(0).value, "the recipients get the very same chunk");
+            assertArrayEquals(client.getBytes(StandardCharsets.UTF_8), copy.get(0).key);
+        }
     }
 
     @Test
@@ -278,9 +295,9 @@ class ChunkAggregatorTest {
         update(0, 2, "b", 3, 1f, 1f, 1f);
         decision(0, 2, participants("a", 1, "b", 3), "a");
         List<Routed> out = drain();
-        assertFinished(out, 0, 2, 10, new float[] {6.5f, 7.5f, 8.5f}, 2, "a");
+        assertFinished(out, 0, 2, 10, new float[] {6.5f, 7.5f, 8.5f}, 2);
         decision(0, 0, participants("a", 1, "b", 3), "a");
-        assertFinished(drain(), 0, 0, 0, new float[] {0.5f, 0.5f, 0.5f, 0.5f, 0.5f}, 2, "a");
+        assertFinished(drain(), 0, 0, 0, new float[] {0.5f, 0.5f, 0.5f, 0.5f, 0.5f}, 2);
         // Another round's key has its own state: nothing of round 0 leaks into round 1.
         decision(1, 0, participants("a", 1), "a");
         assertTrue(drain().isEmpty());
@@ -296,7 +313,7 @@ class ChunkAggregatorTest {
         decision(2, 0, participants("a", 300, "b", 100), "b");
         assertTrue(drain().isEmpty(), "no plan yet: the held updates are not counted yet");
         plan(2, 0, "a", "b");
-        assertFinished(drain(), 2, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2, "b");
+        assertFinished(drain(), 2, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2);
         assertEquals("a", early.clientId);
     }
 
@@ -319,7 +336,7 @@ class ChunkAggregatorTest {
         assertTrue(drain().isEmpty(), "duplicates are dropped silently");
         update(0, 0, "b", 100, DB);
         decision(0, 0, participants("a", 300, "b", 100), "a");
-        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2, "a");
+        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2);
     }
 
     @Test
@@ -345,7 +362,7 @@ class ChunkAggregatorTest {
         plan(0, 0, "a", "b");
         update(0, 0, "a", 10, DA);
         decision(0, 0, participants("a", 10), "a");
-        assertEquals(3, drain().size());
+        assertEquals(2, drain().size());
         ChunkInput late = update(0, 0, "b", 10, DB);
         Rejected r = assertRejected(drain(), RejectReason.LATE_UPDATE, late);
         assertTrue(r.getDetail().contains("already aggregated"), r.getDetail());
@@ -375,7 +392,7 @@ class ChunkAggregatorTest {
         // The stale chunk is not counted: a's real update still makes the chunk.
         update(0, 0, "a", 10, DB);
         decision(0, 0, participants("a", 10), "a");
-        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DB}, new long[] {10}), 1, "a");
+        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DB}, new long[] {10}), 1);
     }
 
     @Test
@@ -388,7 +405,7 @@ class ChunkAggregatorTest {
         ChunkInput stranger = update(0, 0, "e", 1, DA);
         assertRejected(drain(), RejectReason.NOT_SELECTED, stranger);
         decision(0, 0, participants("a", 100, "d", 300), "a");
-        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {100, 300}), 2, "a");
+        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {100, 300}), 2);
     }
 
     @Test
@@ -413,7 +430,7 @@ class ChunkAggregatorTest {
         assertRejected(drain(), RejectReason.WRONG_LENGTH, longer);
         update(0, 0, "b", 100, DB);
         decision(0, 0, participants("a", 300, "b", 100), "a");
-        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2, "a");
+        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2);
     }
 
     /** The plan fixes a chunk's length: a wrong-length update is refused even before the base arrives. */
@@ -426,7 +443,7 @@ class ChunkAggregatorTest {
         base(0, 0, 0, BASE);
         update(0, 0, "b", 100, DB);
         decision(0, 0, participants("a", 300, "b", 100), "a");
-        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2, "a");
+        assertFinished(drain(), 0, 0, 0, fedAvg(BASE, new float[][] {DA, DB}, new long[] {300, 100}), 2);
     }
 
     @Test
@@ -439,7 +456,7 @@ class ChunkAggregatorTest {
         assertTrue(drain().isEmpty(), "a has not arrived yet");
         update(3, 2, "a", 10, -1f, 1f, 2f);
         assertFinished(drain(), 3, 2, 10, fedAvg(new float[] {1f, 2f, 3f},
-                new float[][] {{0.5f, 0.5f, 0.5f}, {-1f, 1f, 2f}}, new long[] {30, 10}), 2, "b", "c");
+                new float[][] {{0.5f, 0.5f, 0.5f}, {-1f, 1f, 2f}}, new long[] {30, 10}), 2);
     }
 
     @Test
@@ -449,17 +466,18 @@ class ChunkAggregatorTest {
         decision(1, 0, participants("a", 7), "a");
         assertTrue(drain().isEmpty(), "no base yet");
         base(1, 0, 0, BASE);
-        assertFinished(drain(), 1, 0, 0, fedAvg(BASE, new float[][] {DA}, new long[] {7}), 1, "a");
+        assertFinished(drain(), 1, 0, 0, fedAvg(BASE, new float[][] {DA}, new long[] {7}), 1);
     }
 
     @Test
     void distributeBeforeTheBaseWaitsForTheBase() throws Exception {
         distribute(0, 1, "a", "b");
         assertTrue(drain().isEmpty());
+        assertTrue(drainCopies().isEmpty());
         base(0, 1, 5, BASE);
-        List<Routed> out = drain();
-        assertEquals(2, out.size(), "one copy per recipient, nothing on the models topic");
-        assertTrue(on(out, T.models()).isEmpty());
+        assertTrue(drain().isEmpty(), "nothing on the models topic");
+        List<Routed> out = drainCopies();
+        assertEquals(2, out.size(), "one copy per recipient");
         String digest = Digests.sha256Hex(Floats.toBytes(BASE, 0, BASE.length));
         for (String client : List.of("a", "b")) {
             List<Routed> copy = on(out, T.clientModel(client));
@@ -475,6 +493,7 @@ class ChunkAggregatorTest {
         // A replayed base is not sent again.
         base(0, 1, 5, BASE);
         assertTrue(drain().isEmpty());
+        assertTrue(drainCopies().isEmpty());
     }
 
     @Test
@@ -482,7 +501,8 @@ class ChunkAggregatorTest {
         base(0, 0, 0, BASE);
         assertTrue(drain().isEmpty());
         distribute(0, 0, "c");
-        List<Routed> out = drain();
+        assertTrue(drain().isEmpty());
+        List<Routed> out = drainCopies();
         assertEquals(1, out.size());
         assertEquals(T.clientModel("c"), out.get(0).topic);
         assertArrayEquals(BASE, Floats.fromBytes(modelChunk(out.get(0)).getData()));

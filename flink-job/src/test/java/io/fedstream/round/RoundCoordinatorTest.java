@@ -554,7 +554,8 @@ class RoundCoordinatorTest {
         out.drop(T.models());
         assertPlan(1, 1, selected1, false, v1);
         assertEquals(List.of(new PlanOrder(1, CHUNKS, selected1, v1)), out.plans);
-        assertTrue(out.distributions.isEmpty(), "the aggregators send model v1 to the recipients themselves");
+        assertEquals(List.of(new Distribution(1, CHUNKS, selected1)), out.distributions,
+                "model v1 goes to the next round's clients once its manifest is written");
         assertTrue(out.decisions.isEmpty());
         out.clear();
 
@@ -637,7 +638,8 @@ class RoundCoordinatorTest {
         RoundPlan finalPlan = assertPlan(2, 1, List.of("a", "b", "c", "d"), true, v2);
         assertTrue(finalPlan.getEvaluateOnly());
         assertTrue(out.plans.isEmpty(), "nobody trains on the final model");
-        assertTrue(out.distributions.isEmpty());
+        assertEquals(List.of(new Distribution(2, CHUNKS, List.of("a", "b", "c", "d"))), out.distributions,
+                "the final model goes to every client that evaluates it");
         assertEquals(FederationState.Phase.FINAL_EVAL, state.phase);
         out.clear();
 

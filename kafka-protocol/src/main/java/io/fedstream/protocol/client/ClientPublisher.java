@@ -89,6 +89,16 @@ public final class ClientPublisher implements AutoCloseable {
     /** As above, cut into chunks of {@code chunkFloats}: the global model's layout, so chunk i meets chunk i. */
     public String publishUpdate(int round, long sampleCount, String baseModelDigest, String specFingerprint,
                                 float[] delta, UpdateMetrics metrics, int chunkFloats) {
+        return publishUpdate(round, sampleCount, baseModelDigest, specFingerprint, delta, metrics, chunkFloats, () -> { });
+    }
+
+    /**
+     * As above, with {@code beforeCommit} run once every record of the update is on the broker and before the
+     * transaction commits, that is before any of it is readable: a benchmark uses it to make the updates of
+     * many clients readable at the same moment.
+     */
+    public String publishUpdate(int round, long sampleCount, String baseModelDigest, String specFingerprint,
+                                float[] delta, UpdateMetrics metrics, int chunkFloats, Runnable beforeCommit) {
         UpdateChunker chunker = new UpdateChunker(topics.federation(), round, clientId, sampleCount,
                 baseModelDigest, specFingerprint, delta, chunkFloats);
         String topic = topics.clientUpdates(clientId);
@@ -107,6 +117,8 @@ public final class ClientPublisher implements AutoCloseable {
                     .setTrainTimeMs(metrics.trainTimeMs()).setCommittedAtMs(System.currentTimeMillis())
                     .build();
             producer.send(new ProducerRecord<>(topic, key, codec.encode(commit)));
+            producer.flush();
+            beforeCommit.run();
             producer.commitTransaction();
             return digest;
         } catch (KafkaException e) {

@@ -179,6 +179,36 @@ class ClientPublisherIT {
     }
 
     @Test
+    void beforeCommitRunsWithTheWholeUpdateOnTheBrokerAndNoneOfItReadable() throws Exception {
+        String client = "grace";
+        provision(client);
+        String topic = TOPICS.clientUpdates(client);
+        List<Integer> onBroker = new ArrayList<>();
+        List<Long> readableUpTo = new ArrayList<>();
+        try (ClientPublisher pub = new ClientPublisher(bootstrap, TOPICS, client, new Properties(), CHUNK_FLOATS)) {
+            pub.publishUpdate(2, 10, BASE, FP, delta(3), new UpdateMetrics(0, 0, 0), CHUNK_FLOATS, () -> {
+                onBroker.add(readAll(topic, "read_uncommitted").size());
+                readableUpTo.add(endOffset(topic, "read_committed"));
+            });
+        }
+        assertEquals(List.of(5), onBroker, "four chunks and the commit record are on the broker before the commit");
+        assertEquals(List.of(0L), readableUpTo, "a read_committed reader sees none of them yet");
+        assertEquals(5, readAll(topic, "read_committed").size(), "and all of them once committed");
+    }
+
+    private static long endOffset(String topic, String isolation) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        TopicPartition tp = new TopicPartition(topic, 0);
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+            return c.endOffsets(List.of(tp), Duration.ofSeconds(30)).get(tp);
+        }
+    }
+
+    @Test
     void abortedTransactionIsInvisibleToReadCommitted() throws Exception {
         String client = "erin";
         provision(client);
