@@ -121,7 +121,8 @@ public final class ClientPublisher implements AutoCloseable {
             beforeCommit.run();
             producer.commitTransaction();
             return digest;
-        } catch (KafkaException e) {
+        } catch (RuntimeException e) {
+            // A Kafka error or a failing hook: no open transaction is left behind for the next update.
             abortQuietly();
             throw e;
         }

@@ -196,6 +196,27 @@ class ClientPublisherIT {
         assertEquals(5, readAll(topic, "read_committed").size(), "and all of them once committed");
     }
 
+    @Test
+    void aFailingBeforeCommitHookAbortsTheUpdateAndTheNextOneGoesThrough() throws Exception {
+        String client = "heidi";
+        provision(client);
+        String topic = TOPICS.clientUpdates(client);
+        try (ClientPublisher pub = new ClientPublisher(bootstrap, TOPICS, client, new Properties(), CHUNK_FLOATS)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> pub.publishUpdate(1, 10, BASE, FP,
+                    delta(4), new UpdateMetrics(0, 0, 0), CHUNK_FLOATS, () -> {
+                        throw new IllegalStateException("the others never came");
+                    }));
+            assertEquals("the others never came", e.getMessage());
+            pub.publishUpdate(2, 10, BASE, FP, delta(5), new UpdateMetrics(0, 0, 0), CHUNK_FLOATS);
+        }
+        List<SpecificRecord> committed = decodeAll(readAll(topic, "read_committed"));
+        assertEquals(5, committed.size(), "only the second update: " + committed);
+        for (SpecificRecord r : committed) {
+            assertEquals(2, r.get(r.getSchema().getField("round").pos()), "nothing of the aborted round 1");
+        }
+        assertEquals(10, readAll(topic, "read_uncommitted").size(), "the aborted update was written, then hidden");
+    }
+
     private static long endOffset(String topic, String isolation) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
