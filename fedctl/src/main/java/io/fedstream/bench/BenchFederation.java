@@ -192,9 +192,7 @@ public final class BenchFederation {
      * was committed, however far behind a reader on this busy machine is.
      */
     static void stampAppendTime(String bootstrapServers, String topic) throws Exception {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
+        try (Admin admin = admin(bootstrapServers)) {
             AlterConfigOp op = new AlterConfigOp(new ConfigEntry(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "LogAppendTime"),
                     AlterConfigOp.OpType.SET);
             admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), List.of(op)))
@@ -204,13 +202,17 @@ public final class BenchFederation {
 
     /** Deletes every topic of a federation (benchmarks free the broker's disk between runs). */
     public static void deleteTopics(String bootstrapServers, String federation) throws Exception {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
+        try (Admin admin = admin(bootstrapServers)) {
             String prefix = "fedstream." + federation + ".";
             List<String> names = admin.listTopics().names().get().stream().filter(t -> t.startsWith(prefix)).toList();
             admin.deleteTopics(names).all().get(60, TimeUnit.SECONDS);
         }
+    }
+
+    private static Admin admin(String bootstrapServers) {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return Admin.create(p);
     }
 
     /** What one federation run produced. */

@@ -109,11 +109,12 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             return;
         }
         s.base = in.values();
+        s.baseDigest = in.digest;
         s.baseOffset = in.offset;
         s.specFingerprint = in.specFingerprint;
         s.totalFloats = in.totalFloats;
         if (s.distributeTo.length > 0) {
-            sendTo(s.distributeTo, encode(s, s.base, in.round, in.chunk, in.chunkCount), ctx);
+            sendTo(s.distributeTo, encodeBase(s, in.round, in.chunk, in.chunkCount), ctx);
             s.distributeTo = new String[0];
         }
         replayEarly(s, out);
@@ -121,7 +122,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
 
     private void onDistribute(ChunkState s, ChunkInput in, Context ctx) {
         if (s.base != null) {
-            sendTo(in.clients, encode(s, s.base, in.round, in.chunk, in.chunkCount), ctx);
+            sendTo(in.clients, encodeBase(s, in.round, in.chunk, in.chunkCount), ctx);
         } else {
             s.distributeTo = in.clients;
         }
@@ -235,7 +236,8 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         }
         float[] next = rule.apply(s.base, s.sum, s.sum.totalWeight);
         int chunk = in.chunk;
-        EncodedChunk encoded = encode(s, next, d.getRound() + 1, chunk, d.getChunkCount());
+        byte[] nextData = Floats.toBytes(next, 0, next.length);
+        EncodedChunk encoded = encode(s, nextData, Digests.sha256Hex(nextData), d.getRound() + 1, chunk, d.getChunkCount());
         out.collect(Routed.of(topics.models(), String.valueOf(chunk), encoded.value()));
         ChunkAggregated done = ChunkAggregated.newBuilder()
                 .setFederation(federation).setRound(d.getRound()).setVersion(d.getRound() + 1)
@@ -247,6 +249,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         finished.inc();
         // Keep only who contributed, so late chunks and replayed duplicates are recognised; free the big arrays.
         s.base = null;
+        s.baseDigest = null;
         s.sum = null;
         s.early = new ChunkInput[0];
         s.decision = null;
@@ -295,9 +298,15 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
     /** A model chunk encoded once for every topic it goes to, and the digest of its data. */
     private record EncodedChunk(byte[] value, String digest) { }
 
-    private EncodedChunk encode(ChunkState s, float[] values, int version, int chunk, int chunkCount) {
-        byte[] data = Floats.toBytes(values, 0, values.length);
-        String digest = Digests.sha256Hex(data);
+    /**
+     * The base chunk for the clients' model topics. Its digest is the one the router checked when the chunk
+     * came in from the models topic, so it is not hashed again.
+     */
+    private EncodedChunk encodeBase(ChunkState s, int version, int chunk, int chunkCount) {
+        return encode(s, Floats.toBytes(s.base, 0, s.base.length), s.baseDigest, version, chunk, chunkCount);
+    }
+
+    private EncodedChunk encode(ChunkState s, byte[] data, String digest, int version, int chunk, int chunkCount) {
         ModelChunk mc = ModelChunk.newBuilder()
                 .setFederation(federation).setVersion(version).setChunkIndex(chunk).setChunkCount(chunkCount)
                 .setOffset(s.baseOffset).setTotalFloats(s.totalFloats)

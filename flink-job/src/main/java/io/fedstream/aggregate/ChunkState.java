@@ -3,6 +3,8 @@ package io.fedstream.aggregate;
 /** What the aggregator of one (round, chunk) holds between records. */
 public class ChunkState {
     public float[] base;
+    /** SHA-256 of the base chunk's data, as checked when it arrived. */
+    public String baseDigest;
     public long baseOffset;
     public String specFingerprint;
     public long totalFloats;
