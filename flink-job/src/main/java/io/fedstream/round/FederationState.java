@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /** Everything the round coordinator remembers about its federation; kept in Flink keyed state. */
@@ -44,6 +45,8 @@ public class FederationState {
     public List<String> nextRecipients = new ArrayList<>();
     public Map<Integer, String> chunkDigests = new HashMap<>();
     public long lastChunkAtMs;
+    /** Digests of the chunks of the model being aggregated that are readable on the models topic, by chunk. */
+    public Map<Integer, Set<String>> storedChunkDigests = new HashMap<>();
 
     /**
      * Records that name a round which has not started yet, by that round, in arrival order: update chunks, commits

@@ -32,6 +32,8 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.apache.avro.specific.SpecificRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,6 +78,10 @@ public final class RoundCoordinator implements Serializable {
                 if (!hold(s, e, e.round)) {
                     onChunkSeen(s, e);
                 }
+                return;
+            }
+            case "ModelChunkStored" -> {
+                onModelChunkStored(s, e, now, out);
                 return;
             }
             default -> { }
@@ -489,6 +495,7 @@ public final class RoundCoordinator implements Serializable {
         s.decidedAtMs = now;
         s.nextRecipients = new ArrayList<>(recipients);
         s.chunkDigests.clear();
+        s.storedChunkDigests.clear();
         SummaryDraft draft = new SummaryDraft();
         draft.round = s.round;
         draft.participants = chosen;
@@ -518,8 +525,31 @@ public final class RoundCoordinator implements Serializable {
             s.rejections.merge(s.round, c.getRejectedRecords(), Integer::sum);
         }
         s.lastChunkAtMs = now;
+        commitModelWhenStored(s, now, out);
+    }
+
+    /** A chunk of the model being aggregated, read back from the models topic (so readable there). */
+    private void onModelChunkStored(FederationState s, RoundEvent e, long now, CoordinatorOutput out) {
+        if (s.phase != Phase.AGGREGATING || e.round != s.round + 1) {
+            return;
+        }
+        s.storedChunkDigests.computeIfAbsent(e.chunk, k -> new TreeSet<>()).add(e.digest);
+        commitModelWhenStored(s, now, out);
+    }
+
+    /**
+     * Writes the manifest of the new model once every chunk's completion notice has come and the very chunk it
+     * names is readable on the models topic. The notices overtake the 1 MiB chunks on their way to the broker,
+     * so a manifest written on the notices alone could be read before the last chunks of its model.
+     */
+    private void commitModelWhenStored(FederationState s, long now, CoordinatorOutput out) {
         if (s.chunkDigests.size() < s.chunkCount) {
             return;
+        }
+        for (Map.Entry<Integer, String> done : s.chunkDigests.entrySet()) {
+            if (!s.storedChunkDigests.getOrDefault(done.getKey(), Set.of()).contains(done.getValue())) {
+                return;
+            }
         }
         List<String> ordered = new ArrayList<>();
         for (int i = 0; i < s.chunkCount; i++) {

@@ -5,7 +5,8 @@ package io.fedstream.round;
  * reports, manifests, chunk completions); or a notice from the router: an update chunk it passed on to the
  * aggregators ("ChunkSeen", so the coordinator can check a whole update before accepting its commit) or one it
  * rejected ("Rejected", so the round summary counts it and the client's update is known to be incomplete).
- * Notices travel on the same ordered channel as the commit that follows them.
+ * Notices travel on the same ordered channel as the commit that follows them. A "ModelChunkStored" notice tells
+ * that a chunk of a new model is readable on the models topic, so its manifest may follow.
  */
 public class RoundEvent {
     public String type;
@@ -14,7 +15,10 @@ public class RoundEvent {
     /** For rejection notices: the round the rejected record named, or -1. */
     public int round = -1;
     public String reason;
-    /** Notices about update chunks: whose, which chunk, where it sits, how long, its digest and weight. */
+    /**
+     * Notices about update chunks: whose, which chunk, where it sits, how long, its digest and weight. About a
+     * stored model chunk: its version (in {@link #round}), chunk and digest.
+     */
     public String clientId;
     public int chunk = -1;
     public long offset;
@@ -55,6 +59,16 @@ public class RoundEvent {
         e.digest = digest;
         e.sampleCount = sampleCount;
         e.baseModelDigest = baseModelDigest;
+        e.source = source;
+        return e;
+    }
+
+    public static RoundEvent modelChunkStored(int version, int chunk, String digest, String source) {
+        RoundEvent e = new RoundEvent();
+        e.type = "ModelChunkStored";
+        e.round = version;
+        e.chunk = chunk;
+        e.digest = digest;
         e.source = source;
         return e;
     }

@@ -92,6 +92,8 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
                     return;
                 }
                 ctx.output(CHUNKS, baseChunk(mc, in));
+                // The coordinator writes a new model's manifest only once all its chunks are readable here.
+                out.collect(RoundEvent.modelChunkStored(mc.getVersion(), mc.getChunkIndex(), mc.getChunkDigest(), in.source()));
             } else if (type.equals("ModelManifest")) {
                 out.collect(RoundEvent.of(type, in.value, in.source()));
             } else {

@@ -260,10 +260,30 @@ class RoundCoordinatorTest {
         chunkDone(round, chunk, digest, 0);
     }
 
+    /** Round 0 started, and a, b and c have sent and committed their updates: it is decided. */
+    private void round0WithAllUpdates() throws Exception {
+        startRound0();
+        String v0 = manifest0.getDigest();
+        update("a", 0, 100, v0);
+        update("b", 0, 200, v0);
+        update("c", 0, 300, v0);
+    }
+
+    /** A chunk of model {@code round + 1} is finished: its completion notice, then the chunk read back. */
     private void chunkDone(int round, int chunk, String digest, int rejectedRecords) {
+        chunkNotice(round, chunk, digest, rejectedRecords);
+        chunkStored(round + 1, chunk, digest);
+    }
+
+    private void chunkNotice(int round, int chunk, String digest, int rejectedRecords) {
         handle(ChunkAggregated.newBuilder().setFederation(FED).setRound(round).setVersion(round + 1).setChunkIndex(chunk)
                 .setChunkCount(CHUNKS).setChunkDigest(digest).setContributors(3).setRejectedRecords(rejectedRecords)
                 .setFinishedAtMs(now).build(), T.control(), 0);
+    }
+
+    /** What the router tells the coordinator about a model chunk it read on the models topic. */
+    private void chunkStored(int version, int chunk, String digest) {
+        notice(RoundEvent.modelChunkStored(version, chunk, digest, T.models() + "/0@" + offset++));
     }
 
     /** All chunks of the model of {@code round + 1}; returns its digest. */
@@ -812,12 +832,33 @@ class RoundCoordinatorTest {
     }
 
     @Test
+    void theManifestWaitsUntilEveryChunkItNamesIsReadableOnTheModelsTopic() throws Exception {
+        round0WithAllUpdates();
+        List<String> v1Chunks = List.of(digestOf("v1c0"), digestOf("v1c1"), digestOf("v1c2"));
+        out.clear();
+        // A chunk can come back before its notice, and the notices can all come before the last chunks.
+        chunkStored(1, 2, v1Chunks.get(2));
+        for (int c = 0; c < CHUNKS; c++) {
+            chunkNotice(0, c, v1Chunks.get(c), 0);
+        }
+        chunkStored(1, 0, v1Chunks.get(0));
+        // Stray records: another version's chunk 1, and a chunk 1 whose content is not the one aggregated.
+        chunkStored(2, 1, v1Chunks.get(1));
+        chunkStored(1, 1, digestOf("other content"));
+        assertTrue(out.to(T.models()).isEmpty(), "chunk 1 of version 1 is not on the models topic yet");
+        assertTrue(out.distributions.isEmpty(), "no copies of a model without a manifest");
+
+        chunkStored(1, 1, v1Chunks.get(1));
+        ModelManifest m1 = out.only(T.models(), ModelManifest.class);
+        assertEquals(1, m1.getVersion());
+        assertEquals(Digests.composite(FP, v1Chunks), m1.getDigest());
+        chunkStored(1, 1, v1Chunks.get(1)); // read again (a replay): no second manifest
+        assertEquals(1, out.to(T.models()).size());
+    }
+
+    @Test
     void chunkAggregatorRejectionsCountInTheRoundSummaryOncePerChunk() throws Exception {
-        startRound0();
-        String v0 = manifest0.getDigest();
-        update("a", 0, 100, v0);
-        update("b", 0, 200, v0);
-        update("c", 0, 300, v0);
+        round0WithAllUpdates();
         notice(RoundEvent.rejection(0, null, "NOT_AVRO", T.checkin() + "/0@3"));
         List<String> v1Chunks = List.of(digestOf("v1c0"), digestOf("v1c1"), digestOf("v1c2"));
         chunkDone(0, 0, v1Chunks.get(0), 2);

@@ -354,7 +354,14 @@ class RouterTest {
         float[] params = {1, 2, 3, 4, 5, 6};
         ModelChunk mc = new ModelChunker(FED, 3, ModelSpec.flat("w", 6), params, 4).chunk(1);
         WireRecord in = feed(T.models(), mc);
-        assertTrue(main().isEmpty());
+        // The coordinator learns that the chunk is readable on the models topic.
+        List<RoundEvent> notices = main();
+        assertEquals(1, notices.size());
+        assertEquals("ModelChunkStored", notices.get(0).type);
+        assertEquals(3, notices.get(0).round);
+        assertEquals(1, notices.get(0).chunk);
+        assertEquals(mc.getChunkDigest(), notices.get(0).digest);
+        assertEquals(in.source(), notices.get(0).source);
         List<ChunkInput> chunks = side(Router.CHUNKS);
         assertEquals(1, chunks.size());
         ChunkInput c = chunks.get(0);
