@@ -43,7 +43,7 @@ public final class Bench {
             Flag.of("overhead-warmup-rounds", "5", "round overhead: rounds run before the measured ones (JIT warm-up)"),
             Flag.of("memory-clients", "8,32,64", "server memory: client counts, comma-separated"),
             Flag.of("memory-params", "10000000", "server memory: model parameters (fixed for every client count)"),
-            Flag.of("memory-gc-ms", "1000", "server memory: interval of the full collections that sample the live heap"),
+            Flag.of("memory-gc-ms", "250", "server memory: interval of the full collections that sample the live heap (a short round needs a short interval, or its peak falls between two)"),
             Flag.of("job-heap", "auto", "-Xmx of the job process (auto: from the model size)"),
             Flag.of("job-jvm-opts", "-XX:G1HeapRegionSize=8m", "more JVM options of the job process, space-separated "
                     + "(the default keeps 1-2 MB chunk arrays out of G1's humongous regions)"),
