@@ -1,9 +1,11 @@
 package io.fedstream.bench;
 
 import io.fedstream.avro.ModelManifest;
+import io.fedstream.chunk.Floats;
 import io.fedstream.protocol.Topics;
 import io.fedstream.protocol.serde.WireCodec;
 import io.fedstream.protocol.serde.WireFormatException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -15,6 +17,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.record.TimestampType;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteBufferDeserializer;
 
 /**
  * Follows a federation's models topic ({@code read_committed}) and notes when each model version's manifest
@@ -24,7 +28,7 @@ import org.apache.kafka.common.record.TimestampType;
 final class ManifestWatcher implements Runnable, AutoCloseable {
     private static final byte[] MANIFEST_KEY = "manifest".getBytes(StandardCharsets.UTF_8);
 
-    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final KafkaConsumer<byte[], ByteBuffer> consumer;
     private final String topic;
     private final Map<Integer, Long> seenNanos = new ConcurrentHashMap<>();
     private final Map<Integer, Long> appendedNanos = new ConcurrentHashMap<>();
@@ -34,9 +38,11 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
 
     ManifestWatcher(String bootstrapServers, Topics topics) {
         // Large fetches: the watcher reads past every 1 MiB model chunk to reach the manifests, and must not lag.
-        this.consumer = TopicScan.consumer(bootstrapServers, Map.of(
+        // Values stay views of the fetched bytes: copying every chunk would load the machine while a round is timed.
+        this.consumer = new KafkaConsumer<>(TopicScan.properties(bootstrapServers, Map.of(
                 "max.partition.fetch.bytes", String.valueOf(32 * 1024 * 1024),
-                "fetch.max.bytes", String.valueOf(64 * 1024 * 1024)));
+                "fetch.max.bytes", String.valueOf(64 * 1024 * 1024))),
+                new ByteArrayDeserializer(), new ByteBufferDeserializer());
         this.topic = topics.models();
         this.thread = new Thread(this, "bench-manifest-watcher-" + topics.federation());
         this.thread.setDaemon(true);
@@ -72,13 +78,13 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
             while (!stopped) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                for (ConsumerRecord<byte[], ByteBuffer> r : consumer.poll(Duration.ofMillis(100))) {
                     if (!Arrays.equals(MANIFEST_KEY, r.key())) {
                         continue;
                     }
                     long now = System.nanoTime();
                     try {
-                        if (WireCodec.get().decode(r.value()) instanceof ModelManifest m) {
+                        if (WireCodec.get().decode(Floats.bytesOf(r.value())) instanceof ModelManifest m) {
                             seenNanos.putIfAbsent(m.getVersion(), now);
                             if (r.timestampType() == TimestampType.LOG_APPEND_TIME) {
                                 long ago = Math.max(0, System.currentTimeMillis() - r.timestamp());

@@ -5,6 +5,7 @@ import io.fedstream.protocol.serde.WireFormatException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -13,6 +14,7 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -33,6 +35,11 @@ public final class TopicScan {
 
     /** A consumer with the settings the job's Kafka source uses: defaults plus {@code read_committed}. */
     public static KafkaConsumer<byte[], byte[]> consumer(String bootstrapServers, Map<String, String> overrides) {
+        return new KafkaConsumer<>(properties(bootstrapServers, overrides));
+    }
+
+    /** The settings of {@link #consumer}, for a consumer that deserializes values its own way. */
+    static Properties properties(String bootstrapServers, Map<String, String> overrides) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -40,7 +47,7 @@ public final class TopicScan {
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.putAll(overrides);
-        return new KafkaConsumer<>(p);
+        return p;
     }
 
     /**
@@ -49,6 +56,15 @@ public final class TopicScan {
      */
     public static ReadStats read(String bootstrapServers, Collection<String> topics, Duration timeout,
                                  Consumer<ConsumerRecord<byte[], byte[]>> each) {
+        return read(bootstrapServers, topics, null, timeout, each);
+    }
+
+    /**
+     * Like {@link #read(String, Collection, Duration, Consumer)}, but each partition from its first record with a
+     * timestamp at or after {@code fromTimestampMs} (from the beginning if null).
+     */
+    public static ReadStats read(String bootstrapServers, Collection<String> topics, Long fromTimestampMs,
+                                 Duration timeout, Consumer<ConsumerRecord<byte[], byte[]>> each) {
         try (KafkaConsumer<byte[], byte[]> c = consumer(bootstrapServers, Map.of())) {
             List<TopicPartition> parts = new ArrayList<>();
             for (String topic : topics) {
@@ -59,6 +75,14 @@ public final class TopicScan {
             c.assign(parts);
             c.seekToBeginning(parts);
             Map<TopicPartition, Long> end = c.endOffsets(parts);
+            if (fromTimestampMs != null) {
+                Map<TopicPartition, Long> at = new HashMap<>();
+                parts.forEach(tp -> at.put(tp, fromTimestampMs));
+                for (Map.Entry<TopicPartition, OffsetAndTimestamp> e : c.offsetsForTimes(at).entrySet()) {
+                    // No record that late: nothing to read in that partition.
+                    c.seek(e.getKey(), e.getValue() == null ? end.get(e.getKey()) : e.getValue().offset());
+                }
+            }
             long records = 0;
             long bytes = 0;
             long max = 0;

@@ -49,6 +49,11 @@ class BenchCommandIT {
         assertTrue(root.at("/kernel/baselineGBps").asDouble() > 0);
         assertTrue(root.at("/e2e/throughputMBps").asDouble() > 0);
         assertTrue(root.at("/e2e/plainConsumer/throughputMBps").asDouble() > 0);
+        // The plain consumer reads the updates of the measured round (round 1), not those of the warm-up round.
+        long update = 700_000L * Float.BYTES;
+        long plainBytes = root.at("/e2e/plainConsumer/bytes").asLong();
+        assertEquals(1, root.at("/e2e/plainConsumer/fromRound").asInt());
+        assertTrue(plainBytes >= 3 * update && plainBytes < 2 * 3 * update, "plain consumer read " + plainBytes + " bytes");
         assertEquals(2, root.at("/e2e/referenceChecks").size());
         for (JsonNode check : root.at("/e2e/referenceChecks")) {
             assertTrue(check.get("equal").asBoolean(), check.toString());
