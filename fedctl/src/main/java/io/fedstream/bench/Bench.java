@@ -2,10 +2,12 @@ package io.fedstream.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.fedstream.avro.RoundDecision;
 import io.fedstream.config.Flag;
 import io.fedstream.config.FlagParser;
 import io.fedstream.job.JobSettings;
 import io.fedstream.protocol.embedded.EmbeddedKafka;
+import io.fedstream.protocol.Topics;
 import io.fedstream.protocol.model.ModelSpec;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -34,7 +37,8 @@ public final class Bench {
             Flag.of("rounds", "5", "end to end: rounds, the warm-up rounds included"),
             Flag.of("warmup-rounds", "2", "end to end: first rounds reported apart (they warm the JIT), not in the median; the plain consumer reads the other rounds' updates"),
             Flag.of("parallelism", "2", "parallelism of the aggregation job"),
-            Flag.of("verify", "true", "end to end: recompute every round's FedAvg from the records on Kafka and compare"),
+            Flag.of("verify", "true", "end to end: recompute every round's FedAvg from the records on Kafka "
+                    + "(those written since the round before it began) and compare"),
             Flag.of("kernel-floats", "16000000", "kernel: parameters whose chunks one pass sums"),
             Flag.of("kernel-iterations", "30", "kernel: timed passes per trial (after 5 warm-up passes)"),
             Flag.of("kernel-trials", "5", "kernel: trials, each with freshly allocated arrays"),
@@ -286,9 +290,13 @@ public final class Bench {
                 .workDir(workDir.resolve(name));
     }
 
-    /** A {@link System#nanoTime()} of this JVM as wall-clock milliseconds, the scale of Kafka record timestamps. */
-    private static long wallClockMs(long nanoTime) {
-        return System.currentTimeMillis() - (System.nanoTime() - nanoTime) / 1_000_000;
+    /** When the coordinator decided each round (the first decision of a round), from the control topic. */
+    private static Map<Integer, Long> decisionTimes(String bootstrap, Topics topics) {
+        Map<Integer, Long> at = new HashMap<>();
+        for (RoundDecision d : TopicScan.decoded(bootstrap, topics.control(), RoundDecision.class, Duration.ofMinutes(2))) {
+            at.putIfAbsent(d.getRound(), d.getDecidedAtMs());
+        }
+        return at;
     }
 
     private boolean endToEnd(String bootstrap) throws Exception {
@@ -311,6 +319,7 @@ public final class Bench {
         long updateBytes = params * Float.BYTES;
         List<Map<String, Object>> perRound = new ArrayList<>();
         List<Double> warm = new ArrayList<>();
+        Map<Integer, Long> decidedAtMs = decisionTimes(bootstrap, r.topics);
         for (int round = 0; round < rounds; round++) {
             long sent = r.firstUpdateNanos(round);
             // Together: every update of the round is on the broker when the first commit starts. One by one: the
@@ -334,16 +343,23 @@ public final class Bench {
             m.put("firstSentToManifestMBps", updates * updateBytes / 1e6 / fromSent);
             m.put("lastCommitToManifestSeconds", (manifest - lastCommit) / 1e9);
             m.put("manifestReadHereAfterSeconds", (r.manifestSeenNanos(round + 1) - manifest) / 1e9);
+            // The window in two: reading, checking and summing the updates up to the coordinator's decision (its
+            // own clock, the same machine's), then finishing, writing and reading back the new model.
+            Long decided = decidedAtMs.get(round);
+            double toDecision = decided == null ? Double.NaN : (decided - BenchFederation.wallClockMs(start)) / 1e3;
+            double afterDecision = decided == null ? Double.NaN : (BenchFederation.wallClockMs(manifest) - decided) / 1e3;
+            m.put("windowToDecisionSeconds", toDecision);
+            m.put("decisionToManifestSeconds", afterDecision);
             perRound.add(m);
             if (round >= warmup) {
                 warm.add(mbps);
             }
             out.printf("  round %d: %d updates, %s in %.2f s from the first update record %s to the manifest: %.0f MB/s"
                             + " (producing took %.2f s; from the first record sent %.2f s, %.0f MB/s; manifest read here"
-                            + " %.2f s after its commit)%s%n",
+                            + " %.2f s after its commit; decided at %.2f s, manifest %.2f s later)%s%n",
                     round, updates, mb(updates * updateBytes), seconds, together ? "readable" : "sent", mbps,
                     (lastCommit - sent) / 1e9, fromSent, updates * updateBytes / 1e6 / fromSent,
-                    (r.manifestSeenNanos(round + 1) - manifest) / 1e9,
+                    (r.manifestSeenNanos(round + 1) - manifest) / 1e9, toDecision, afterDecision,
                     round < warmup ? " [warm-up]" : "");
         }
         double e2e = Stats.median(warm);
@@ -355,7 +371,7 @@ public final class Bench {
         for (int i = 0; i < clients; i++) {
             updateTopics.add(r.topics.clientUpdates(BenchFederation.clientId(i)));
         }
-        Long fromMs = warmup == 0 ? null : wallClockMs((r.lastCommitNanos(warmup - 1) + r.firstUpdateNanos(warmup)) / 2);
+        Long fromMs = warmup == 0 ? null : BenchFederation.wallClockMs((r.lastCommitNanos(warmup - 1) + r.firstUpdateNanos(warmup)) / 2);
         TopicScan.ReadStats plain = TopicScan.read(bootstrap, updateTopics, fromMs, Duration.ofMinutes(10), rec -> { });
         double ratio = e2e / plain.mbPerSecond();
         out.printf("  plain KafkaConsumer over the same update topics, rounds %d-%d: %s in %.2f s: %.0f MB/s%n", warmup,
@@ -366,7 +382,7 @@ public final class Bench {
         List<Map<String, Object>> checks = new ArrayList<>();
         if (verify) {
             for (int round = 0; round < rounds; round++) {
-                FedAvgReference.Check check = FedAvgReference.check(bootstrap, r.topics, round);
+                FedAvgReference.Check check = FedAvgReference.check(bootstrap, r.topics, round, r.referenceFromMs(round));
                 boolean good = check.equalWithin(1e-6) && check.participants() == clients;
                 ok &= good;
                 out.printf("  round %d: published model %s reference FedAvg of %d updates: max |diff| %.3g, %.5f%% bit-exact, digest %s%n",

@@ -288,9 +288,24 @@ public final class BenchFederation {
                     .mapToLong(Long::longValue).max().orElseThrow(() -> new IllegalStateException("nobody got round " + round));
         }
 
+        /**
+         * The timestamp from which every record of the reference check of {@code round} is on Kafka (see
+         * {@link FedAvgReference#check(String, Topics, int, Long)}): the records were written after the previous
+         * round began, its base model then. A second's margin for the clocks of the broker and the clients, which
+         * are this machine's. Null for the first round, whose base is the initial model.
+         */
+        public Long referenceFromMs(int round) {
+            return round == 0 ? null : wallClockMs(firstUpdateNanos(round - 1)) - 1000;
+        }
+
         public int updatesIn(int round) {
             return (int) clients.stream().filter(s -> s.committedNanos(round) != null).count();
         }
+    }
+
+    /** A {@link System#nanoTime()} of this JVM as wall-clock milliseconds, the scale of Kafka record timestamps. */
+    static long wallClockMs(long nanoTime) {
+        return System.currentTimeMillis() - (System.nanoTime() - nanoTime) / 1_000_000;
     }
 
     public static Config.Builder config() {

@@ -42,6 +42,16 @@ public final class FedAvgReference {
     private static final Duration READ_TIMEOUT = Duration.ofMinutes(10);
 
     public static Check check(String bootstrapServers, Topics topics, int round) {
+        return check(bootstrapServers, topics, round, null);
+    }
+
+    /**
+     * As {@link #check(String, Topics, int)}, reading the models and updates topics only from the first record
+     * with a timestamp of at least {@code fromTimestampMs} (null: from the start). A long run passes the start of
+     * the round before: the base model was written in it, so every record the check needs is newer, and checking
+     * a round no longer re-reads every earlier round.
+     */
+    public static Check check(String bootstrapServers, Topics topics, int round, Long fromTimestampMs) {
         RoundDecision decision = null;
         for (RoundDecision d : TopicScan.decoded(bootstrapServers, topics.control(), RoundDecision.class, READ_TIMEOUT)) {
             if (d.getRound() == round) {
@@ -51,14 +61,14 @@ public final class FedAvgReference {
         if (decision == null) {
             throw new IllegalStateException("no decision for round " + round + " on " + topics.control());
         }
-        ModelManifest baseManifest = manifest(bootstrapServers, topics, round);
-        ModelManifest nextManifest = manifest(bootstrapServers, topics, round + 1);
-        float[] base = model(bootstrapServers, topics, baseManifest);
+        ModelManifest baseManifest = manifest(bootstrapServers, topics, round, fromTimestampMs);
+        ModelManifest nextManifest = manifest(bootstrapServers, topics, round + 1, fromTimestampMs);
+        float[] base = model(bootstrapServers, topics, baseManifest, fromTimestampMs);
         double[] sum = new double[base.length];
         long total = 0;
         for (Participant p : decision.getParticipants()) {
             total += p.getSampleCount();
-            addUpdate(bootstrapServers, topics, round, p.getClientId(), p.getSampleCount(), sum);
+            addUpdate(bootstrapServers, topics, round, p.getClientId(), p.getSampleCount(), sum, fromTimestampMs);
         }
         for (int i = 0; i < base.length; i++) {
             sum[i] = base[i] + sum[i] / total;
@@ -70,7 +80,7 @@ public final class FedAvgReference {
                 nextManifest.getTotalFloats(), nextManifest.getChunkCount());
         double[] maxDiff = {0};
         long[] exact = {0};
-        TopicScan.read(bootstrapServers, List.of(topics.models()), READ_TIMEOUT, r -> {
+        TopicScan.read(bootstrapServers, List.of(topics.models()), fromTimestampMs, READ_TIMEOUT, r -> {
             SpecificRecord rec = decode(r.value());
             if (rec instanceof ModelChunk c && c.getVersion() == nextManifest.getVersion()) {
                 if (published.offer(c) != ChunkVerdict.ACCEPTED) {
@@ -99,9 +109,9 @@ public final class FedAvgReference {
     }
 
     private static void addUpdate(String bootstrapServers, Topics topics, int round, String client, long samples,
-                                  double[] sum) {
+                                  double[] sum, Long fromTimestampMs) {
         BitSet seen = new BitSet();
-        TopicScan.read(bootstrapServers, List.of(topics.clientUpdates(client)), READ_TIMEOUT, r -> {
+        TopicScan.read(bootstrapServers, List.of(topics.clientUpdates(client)), fromTimestampMs, READ_TIMEOUT, r -> {
             SpecificRecord rec = decode(r.value());
             if (rec instanceof UpdateChunk u && u.getRound() == round && !seen.get(u.getChunkIndex())) {
                 seen.set(u.getChunkIndex());
@@ -117,8 +127,8 @@ public final class FedAvgReference {
         }
     }
 
-    static ModelManifest manifest(String bootstrapServers, Topics topics, int version) {
-        for (SpecificRecord r : manifests(bootstrapServers, topics.models())) {
+    static ModelManifest manifest(String bootstrapServers, Topics topics, int version, Long fromTimestampMs) {
+        for (SpecificRecord r : manifests(bootstrapServers, topics.models(), fromTimestampMs)) {
             if (r instanceof ModelManifest m && m.getVersion() == version) {
                 return m;
             }
@@ -127,9 +137,9 @@ public final class FedAvgReference {
     }
 
     /** A whole model version from the models topic, verified against its manifest's digest. */
-    static float[] model(String bootstrapServers, Topics topics, ModelManifest m) {
+    static float[] model(String bootstrapServers, Topics topics, ModelManifest m, Long fromTimestampMs) {
         ModelAssembler a = new ModelAssembler(m.getVersion(), m.getSpecFingerprint(), m.getTotalFloats(), m.getChunkCount());
-        TopicScan.read(bootstrapServers, List.of(topics.models()), READ_TIMEOUT, r -> {
+        TopicScan.read(bootstrapServers, List.of(topics.models()), fromTimestampMs, READ_TIMEOUT, r -> {
             if (decode(r.value()) instanceof ModelChunk c && c.getVersion() == m.getVersion()) {
                 a.offer(c);
             }
@@ -142,9 +152,9 @@ public final class FedAvgReference {
     }
 
     /** The manifests on a models topic, decoded; chunk records (keyed by their index) are skipped undecoded. */
-    private static List<SpecificRecord> manifests(String bootstrapServers, String topic) {
+    private static List<SpecificRecord> manifests(String bootstrapServers, String topic, Long fromTimestampMs) {
         List<SpecificRecord> out = new java.util.ArrayList<>();
-        TopicScan.read(bootstrapServers, List.of(topic), READ_TIMEOUT, r -> {
+        TopicScan.read(bootstrapServers, List.of(topic), fromTimestampMs, READ_TIMEOUT, r -> {
             if (r.key() != null && new String(r.key(), java.nio.charset.StandardCharsets.UTF_8).equals("manifest")) {
                 out.add(decode(r.value()));
             }

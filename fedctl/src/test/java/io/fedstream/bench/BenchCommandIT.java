@@ -54,6 +54,14 @@ class BenchCommandIT {
         long plainBytes = root.at("/e2e/plainConsumer/bytes").asLong();
         assertEquals(1, root.at("/e2e/plainConsumer/fromRound").asInt());
         assertTrue(plainBytes >= 3 * update && plainBytes < 2 * 3 * update, "plain consumer read " + plainBytes + " bytes");
+        // Each window splits at the coordinator's decision into two positive parts that add up to it.
+        assertEquals(2, root.at("/e2e/perRound").size());
+        for (JsonNode round : root.at("/e2e/perRound")) {
+            double toDecision = round.get("windowToDecisionSeconds").asDouble();
+            double afterDecision = round.get("decisionToManifestSeconds").asDouble();
+            assertTrue(toDecision > 0 && afterDecision > 0, round.toString());
+            assertEquals(round.get("firstUpdateToManifestSeconds").asDouble(), toDecision + afterDecision, 0.005, round.toString());
+        }
         assertEquals(2, root.at("/e2e/referenceChecks").size());
         for (JsonNode check : root.at("/e2e/referenceChecks")) {
             assertTrue(check.get("equal").asBoolean(), check.toString());

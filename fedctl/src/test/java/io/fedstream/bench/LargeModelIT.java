@@ -1,6 +1,7 @@
 package io.fedstream.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fedstream.avro.ModelChunk;
@@ -108,6 +109,23 @@ class LargeModelIT {
             assertTrue(check.publishedDigestVerified(), "round " + round + ": the published chunks do not hash to the manifest");
             assertTrue(check.maxAbsDiff() <= 1e-6, "round " + round + ": max abs diff " + check.maxAbsDiff());
         }
+    }
+
+    /**
+     * The bounded check of a later round reads only from the previous round's start, and finds the same; a bound
+     * past every record finds nothing, so the bound is really applied.
+     */
+    @Test
+    void referenceCheckBoundedByTimeFindsTheSame() {
+        int round = ROUNDS - 1;
+        FedAvgReference.Check whole = FedAvgReference.check(bootstrap, result.topics, round);
+        FedAvgReference.Check bounded = FedAvgReference.check(bootstrap, result.topics, round, result.referenceFromMs(round));
+        assertEquals(whole, bounded);
+        assertTrue(bounded.publishedDigestVerified());
+        long later = System.currentTimeMillis() + 60_000;
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> FedAvgReference.check(bootstrap, result.topics, round, later));
+        assertTrue(e.getMessage().contains("no manifest"), e.getMessage());
     }
 
     @Test
