@@ -61,8 +61,9 @@ public final class FedAvgReference {
         if (decision == null) {
             throw new IllegalStateException("no decision for round " + round + " on " + topics.control());
         }
-        ModelManifest baseManifest = manifest(bootstrapServers, topics, round, fromTimestampMs);
-        ModelManifest nextManifest = manifest(bootstrapServers, topics, round + 1, fromTimestampMs);
+        List<SpecificRecord> manifests = manifests(bootstrapServers, topics.models(), fromTimestampMs);
+        ModelManifest baseManifest = manifest(manifests, round);
+        ModelManifest nextManifest = manifest(manifests, round + 1);
         float[] base = model(bootstrapServers, topics, baseManifest, fromTimestampMs);
         double[] sum = new double[base.length];
         long total = 0;
@@ -127,8 +128,8 @@ public final class FedAvgReference {
         }
     }
 
-    static ModelManifest manifest(String bootstrapServers, Topics topics, int version, Long fromTimestampMs) {
-        for (SpecificRecord r : manifests(bootstrapServers, topics.models(), fromTimestampMs)) {
+    private static ModelManifest manifest(List<SpecificRecord> manifests, int version) {
+        for (SpecificRecord r : manifests) {
             if (r instanceof ModelManifest m && m.getVersion() == version) {
                 return m;
             }
