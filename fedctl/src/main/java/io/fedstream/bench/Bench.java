@@ -48,7 +48,7 @@ public final class Bench {
             Flag.of("memory-clients", "8,32,64", "server memory: client counts, comma-separated"),
             Flag.of("memory-params", "10000000", "server memory: model parameters (fixed for every client count)"),
             Flag.of("memory-gc-ms", "250", "server memory: interval of the full collections that sample the live heap (a short round needs a short interval, or its peak falls between two)"),
-            Flag.of("job-heap", "auto", "-Xmx of the job process (auto: from the model size)"),
+            Flag.of("job-heap", "auto", "-Xmx of the job process (auto: from the model size; end to end: 1 GB plus four times the job's state, at most 3 GB and a third of the machine's memory, never less than the job needs)"),
             Flag.of("job-jvm-opts", "-XX:G1HeapRegionSize=8m", "more JVM options of the job process, space-separated "
                     + "(the default keeps 1-2 MB chunk arrays out of G1's humongous regions)"),
             Flag.of("job-jvm", "child", "child (the job in a JVM of its own, memory measured) or in-process"),
@@ -188,11 +188,9 @@ public final class Bench {
         m.put("javaVersion", System.getProperty("java.version"));
         m.put("javaVm", System.getProperty("java.vm.name"));
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
-        try {
-            m.put("physicalMemoryBytes", ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-                    .getTotalMemorySize());
-        } catch (RuntimeException e) {
-            // Not a HotSpot JVM.
+        long physical = physicalMemoryBytes();
+        if (physical > 0) {
+            m.put("physicalMemoryBytes", physical);
         }
         return m;
     }
@@ -252,15 +250,45 @@ public final class Bench {
 
     // ------------------------------------------------------------------ 2. end to end
 
-    private String jobHeap(long params) {
+    /**
+     * The job's -Xmx. {@code gcHeadroom}: room for G1 beyond what the job needs, for the end-to-end section, whose
+     * figure is throughput. The other sections get the least: the round overhead's model is small, and for the
+     * memory section a heap larger than needed only inflates RSS.
+     */
+    private String jobHeap(long params, boolean gcHeadroom) {
         String h = v.get("job-heap");
-        if (!h.equals("auto")) {
-            return h;
-        }
+        return h.equals("auto") ? autoJobHeapMb(params, gcHeadroom, physicalMemoryBytes()) + "m" : h;
+    }
+
+    /** The largest heap {@code --job-heap auto} gives the end-to-end job for room alone. */
+    static final long MAX_ROOMY_HEAP_MB = 3072;
+
+    /** {@code --job-heap auto} in MB, on a machine with {@code physicalBytes} of memory (0: not known). */
+    static long autoJobHeapMb(long params, boolean gcHeadroom, long physicalBytes) {
         // The job's state is about 20 bytes per parameter (base float + two-double sum); the next round's base
-        // arrives while the last chunks finish; plus the MiniCluster itself.
-        long mb = Math.max(1024, 640 + params * 36 / (1024 * 1024));
-        return mb + "m";
+        // arrives while the last chunks finish; plus the MiniCluster itself. That much is the least it needs.
+        long least = Math.max(1024, 640 + params * 36 / (1024 * 1024));
+        if (!gcHeadroom) {
+            return least;
+        }
+        // With the state over a third of the heap, G1 runs concurrent marking cycles back to back through every
+        // round (docs/performance.md); about four times the state keeps it to one a round. That helped up to
+        // 3 GB; an 8 GB heap made a 100M-parameter round slower than 4 GB did, so no more than 3 GB is added,
+        // and no more than a third of the machine's memory, as the benchmark's own JVM holds the broker and the
+        // clients.
+        long roomy = Math.min(1024 + params * 80 / (1024 * 1024), MAX_ROOMY_HEAP_MB);
+        long third = physicalBytes > 0 ? physicalBytes / 3 / (1024 * 1024) : roomy;
+        return Math.max(least, Math.min(roomy, third));
+    }
+
+    /** The machine's memory, or 0 where the JVM does not tell. */
+    private static long physicalMemoryBytes() {
+        try {
+            return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+        } catch (RuntimeException e) {
+            // Not a HotSpot JVM.
+            return 0;
+        }
     }
 
     private int clientPermits(long params, int clients) {
@@ -276,12 +304,13 @@ public final class Bench {
         return n >= clients ? 0 : n;
     }
 
-    private BenchFederation.Config.Builder federation(String bootstrap, String name, ModelSpec spec, int clients, int rounds) {
+    private BenchFederation.Config.Builder federation(String bootstrap, String name, ModelSpec spec, int clients, int rounds,
+                                                      boolean gcHeadroom) {
         return BenchFederation.config()
                 .bootstrapServers(bootstrap).federation(name).spec(spec).clients(clients).rounds(rounds)
                 .parallelism(FlagParser.intValue(v, "parallelism")).seed(FlagParser.longValue(v, "seed"))
                 .jobMode(v.get("job-jvm").equals("child") ? BenchFederation.JobMode.CHILD_JVM : BenchFederation.JobMode.IN_PROCESS)
-                .jobHeap(jobHeap(spec.totalFloats()))
+                .jobHeap(jobHeap(spec.totalFloats(), gcHeadroom))
                 .jobJvmOptions(v.get("job-jvm-opts").isBlank() ? List.of() : List.of(v.get("job-jvm-opts").trim().split("\\s+")))
                 .clientPermits(clientPermits(spec.totalFloats(), clients))
                 .delivery(JobSettings.deliveryFlag(v.get("delivery")))
@@ -308,7 +337,7 @@ public final class Bench {
         out.println();
         out.printf("== 2. End to end: %d clients x %,d parameters (%s per update), %d rounds, parallelism %s%n",
                 clients, params, mb(params * 4), rounds, v.get("parallelism"));
-        BenchFederation.Config.Builder builder = federation(bootstrap, "bench-e2e", SyntheticModel.flat(params), clients, rounds);
+        BenchFederation.Config.Builder builder = federation(bootstrap, "bench-e2e", SyntheticModel.flat(params), clients, rounds, true);
         // Clients that can all hold their update at once commit together: the job then finds a round's updates
         // all on the broker, as the plain consumer does, and the window measures the job, not the producers.
         boolean together = clientPermits(params, clients) == 0;
@@ -438,7 +467,7 @@ public final class Bench {
                 + " time, %s, network buffer timeout %s%n", spec.totalFloats(), clients, rounds, warmup, v.get("delivery"),
                 bufferTimeout());
         BenchFederation.Result r = new BenchFederation(
-                federation(bootstrap, "bench-overhead", spec, clients, warmup + rounds).build()).run();
+                federation(bootstrap, "bench-overhead", spec, clients, warmup + rounds, false).build()).run();
         List<Double> all = new ArrayList<>();
         for (int round = 0; round < warmup + rounds; round++) {
             all.add((r.allReadyNanos(round + 1) - r.lastCommitNanos(round)) / 1e6);
@@ -487,7 +516,7 @@ public final class Bench {
         Map<Integer, Long> rss = new LinkedHashMap<>();
         for (int clients : counts) {
             BenchFederation.Result r = new BenchFederation(federation(bootstrap, "bench-mem-" + clients,
-                    SyntheticModel.flat(params), clients, 1).forcedGcMillis(gcMs).build()).run();
+                    SyntheticModel.flat(params), clients, 1, false).forcedGcMillis(gcMs).build()).run();
             Map<String, Object> mem = r.jobReport;
             long peakLive = num(mem, "peakLiveHeapBytes");
             long idle = num(mem, "idleLiveHeapBytes");
