@@ -261,7 +261,7 @@ public final class Bench {
     }
 
     /** The largest heap {@code --job-heap auto} gives the end-to-end job for room alone. */
-    static final long MAX_ROOMY_HEAP_MB = 3072;
+    private static final long MAX_ROOMY_HEAP_MB = 3072;
 
     /** {@code --job-heap auto} in MB, on a machine with {@code physicalBytes} of memory (0: not known). */
     static long autoJobHeapMb(long params, boolean gcHeadroom, long physicalBytes) {
@@ -272,10 +272,10 @@ public final class Bench {
             return least;
         }
         // With the state over a third of the heap, G1 runs concurrent marking cycles back to back through every
-        // round (docs/performance.md); about four times the state keeps it to one a round. That helped up to
-        // 3 GB; an 8 GB heap made a 100M-parameter round slower than 4 GB did, so no more than 3 GB is added,
-        // and no more than a third of the machine's memory, as the benchmark's own JVM holds the broker and the
-        // clients.
+        // round (docs/performance.md); about four times the state keeps it to one a round. That helped up to a
+        // 3 GB heap; 4 GB was no faster, and 8 GB made a 100M-parameter round slower than 4 GB did. So the room
+        // stops at 3 GB, and at a third of the machine's memory, as the benchmark's own JVM holds the broker and
+        // the clients.
         long roomy = Math.min(1024 + params * 80 / (1024 * 1024), MAX_ROOMY_HEAP_MB);
         long third = physicalBytes > 0 ? physicalBytes / 3 / (1024 * 1024) : roomy;
         return Math.max(least, Math.min(roomy, third));
