@@ -13,6 +13,7 @@ import io.fedstream.protocol.serde.WireFormatException;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import org.apache.avro.specific.SpecificRecord;
@@ -61,10 +62,11 @@ public final class FedAvgReference {
         if (decision == null) {
             throw new IllegalStateException("no decision for round " + round + " on " + topics.control());
         }
-        List<SpecificRecord> manifests = manifests(bootstrapServers, topics.models(), fromTimestampMs);
-        ModelManifest baseManifest = manifest(manifests, round);
-        ModelManifest nextManifest = manifest(manifests, round + 1);
-        float[] base = model(bootstrapServers, topics, baseManifest, fromTimestampMs);
+        ModelRecords models = models(bootstrapServers, topics.models(), round, fromTimestampMs);
+        ModelManifest baseManifest = manifest(models.manifests(), round);
+        ModelManifest nextManifest = manifest(models.manifests(), round + 1);
+        float[] base = model(topics, baseManifest, models.base());
+        models.base().clear();
         double[] sum = new double[base.length];
         long total = 0;
         for (Participant p : decision.getParticipants()) {
@@ -76,29 +78,26 @@ public final class FedAvgReference {
         }
         base = null;
         double[] expected = sum;
-        // The published model, chunk by chunk: compared as it is read, and its digest checked against the manifest.
+        // The published model, chunk by chunk: compared with the reference, and its digest checked against the manifest.
         ModelAssembler published = new ModelAssembler(nextManifest.getVersion(), nextManifest.getSpecFingerprint(),
                 nextManifest.getTotalFloats(), nextManifest.getChunkCount());
-        double[] maxDiff = {0};
-        long[] exact = {0};
-        TopicScan.read(bootstrapServers, List.of(topics.models()), fromTimestampMs, READ_TIMEOUT, r -> {
-            SpecificRecord rec = decode(r.value());
-            if (rec instanceof ModelChunk c && c.getVersion() == nextManifest.getVersion()) {
-                if (published.offer(c) != ChunkVerdict.ACCEPTED) {
-                    return;
-                }
-                FloatBuffer fb = c.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-                int off = (int) c.getOffset();
-                for (int i = 0; i < fb.remaining(); i++) {
-                    float want = (float) expected[off + i];
-                    float got = fb.get(i);
-                    maxDiff[0] = Math.max(maxDiff[0], Math.abs((double) got - want));
-                    if (Float.floatToRawIntBits(got) == Float.floatToRawIntBits(want)) {
-                        exact[0]++;
-                    }
+        double maxDiff = 0;
+        long exact = 0;
+        for (ModelChunk c : models.next()) {
+            if (published.offer(c) != ChunkVerdict.ACCEPTED) {
+                continue;
+            }
+            FloatBuffer fb = c.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            int off = (int) c.getOffset();
+            for (int i = 0; i < fb.remaining(); i++) {
+                float want = (float) expected[off + i];
+                float got = fb.get(i);
+                maxDiff = Math.max(maxDiff, Math.abs((double) got - want));
+                if (Float.floatToRawIntBits(got) == Float.floatToRawIntBits(want)) {
+                    exact++;
                 }
             }
-        });
+        }
         boolean verified;
         try {
             published.assemble(nextManifest.getDigest());
@@ -106,7 +105,7 @@ public final class FedAvgReference {
         } catch (Exception e) {
             verified = false;
         }
-        return new Check(round, expected.length, decision.getParticipants().size(), maxDiff[0], exact[0], verified);
+        return new Check(round, expected.length, decision.getParticipants().size(), maxDiff, exact, verified);
     }
 
     private static void addUpdate(String bootstrapServers, Topics topics, int round, String client, long samples,
@@ -128,23 +127,19 @@ public final class FedAvgReference {
         }
     }
 
-    private static ModelManifest manifest(List<SpecificRecord> manifests, int version) {
-        for (SpecificRecord r : manifests) {
-            if (r instanceof ModelManifest m && m.getVersion() == version) {
+    private static ModelManifest manifest(List<ModelManifest> manifests, int version) {
+        for (ModelManifest m : manifests) {
+            if (m.getVersion() == version) {
                 return m;
             }
         }
         throw new IllegalStateException("no manifest of model version " + version);
     }
 
-    /** A whole model version from the models topic, verified against its manifest's digest. */
-    static float[] model(String bootstrapServers, Topics topics, ModelManifest m, Long fromTimestampMs) {
+    /** A whole model version from its chunks, verified against its manifest's digest. */
+    private static float[] model(Topics topics, ModelManifest m, List<ModelChunk> chunks) {
         ModelAssembler a = new ModelAssembler(m.getVersion(), m.getSpecFingerprint(), m.getTotalFloats(), m.getChunkCount());
-        TopicScan.read(bootstrapServers, List.of(topics.models()), fromTimestampMs, READ_TIMEOUT, r -> {
-            if (decode(r.value()) instanceof ModelChunk c && c.getVersion() == m.getVersion()) {
-                a.offer(c);
-            }
-        });
+        chunks.forEach(a::offer);
         try {
             return a.assemble(m.getDigest());
         } catch (Exception e) {
@@ -152,12 +147,23 @@ public final class FedAvgReference {
         }
     }
 
-    /** The manifests on a models topic, decoded; chunk records (keyed by their index) are skipped undecoded. */
-    private static List<SpecificRecord> manifests(String bootstrapServers, String topic, Long fromTimestampMs) {
-        List<SpecificRecord> out = new java.util.ArrayList<>();
+    /**
+     * What a round's check needs from the models topic: every manifest, and the chunks of the round's base and of
+     * the model it published, in the order they were read.
+     */
+    private record ModelRecords(List<ModelManifest> manifests, List<ModelChunk> base, List<ModelChunk> next) { }
+
+    /** The models topic, read once for all that a round's check needs from it. */
+    private static ModelRecords models(String bootstrapServers, String topic, int round, Long fromTimestampMs) {
+        ModelRecords out = new ModelRecords(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         TopicScan.read(bootstrapServers, List.of(topic), fromTimestampMs, READ_TIMEOUT, r -> {
-            if (r.key() != null && new String(r.key(), java.nio.charset.StandardCharsets.UTF_8).equals("manifest")) {
-                out.add(decode(r.value()));
+            SpecificRecord rec = decode(r.value());
+            if (rec instanceof ModelManifest m) {
+                out.manifests().add(m);
+            } else if (rec instanceof ModelChunk c && c.getVersion() == round) {
+                out.base().add(c);
+            } else if (rec instanceof ModelChunk c && c.getVersion() == round + 1) {
+                out.next().add(c);
             }
         });
         return out;
