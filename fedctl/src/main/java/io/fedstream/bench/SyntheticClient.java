@@ -45,7 +45,10 @@ import org.slf4j.LoggerFactory;
  * <p>Memory: at most one assembled model and one delta, never both for long: the base is dropped once its
  * digest is verified, before the delta is made. An optional shared {@link Semaphore} bounds how many clients of
  * one JVM hold a model-sized buffer at once (a permit is taken at the first chunk of a model version and given
- * back after the update is sent), so many simulated clients of a huge model fit one heap.
+ * back after the update is sent), so many simulated clients of a huge model fit one heap. Without permits (every
+ * client can hold a model at once anyway) a client keeps one model-sized array for the assembled models and its
+ * deltas, so that a round does not allocate two 100 MB arrays per client: in the benchmark's JVM, next to the
+ * broker, such allocations keep the garbage collector busy while the job's rounds are timed.
  *
  * <p>An optional shared {@link CyclicBarrier} makes the clients of one JVM commit together: each sends its whole
  * update, waits until every other client has too, then commits, so all the round's updates become readable at
@@ -89,6 +92,8 @@ public final class SyntheticClient implements Runnable, AutoCloseable {
     private int oldestWantedVersion;
     private boolean planSeenOnce;
     private boolean holdingPermit;
+    /** The array kept for assembling models and making deltas, when there are no permits; null until the first. */
+    private float[] scratch;
 
     public SyntheticClient(Settings settings) {
         this.settings = settings;
@@ -219,7 +224,8 @@ public final class SyntheticClient implements Runnable, AutoCloseable {
             ModelAssembler a = assemblers.get(chunk.getVersion());
             if (a == null) {
                 acquirePermit();
-                a = ModelAssembler.forFirst(chunk);
+                // Never shared by two models: only one assembled at a time, and never while the delta is in use.
+                a = ModelAssembler.forFirst(chunk, assemblers.isEmpty() ? scratch : null);
                 assemblers.put(chunk.getVersion(), a);
             }
             ChunkVerdict verdict = a.offer(chunk);
@@ -256,6 +262,9 @@ public final class SyntheticClient implements Runnable, AutoCloseable {
                     + " failed verification: " + e.getMessage(), e);
         }
         int length = base.length;
+        if (settings.memoryPermits() == null) {
+            scratch = base;
+        }
         // The digest is verified; a synthetic delta does not depend on the weights, so the base can go now.
         base = null;
         assemblers.keySet().removeIf(v -> v <= plan.getBaseModelVersion());
@@ -267,7 +276,7 @@ public final class SyntheticClient implements Runnable, AutoCloseable {
                 .setTestSamples(1).setLoss(0).setAccuracy(0).setEvalTimeMs(0).build());
         if (!plan.getEvaluateOnly()) {
             float[] delta = SyntheticModel.delta(settings.seed(), plan.getRound(), settings.clientId(), length,
-                    settings.deltaScale());
+                    settings.deltaScale(), assemblers.isEmpty() ? scratch : null);
             int round = plan.getRound();
             updateStarted.put(round, System.nanoTime());
             publisher.publishUpdate(round, settings.trainSamples(), plan.getBaseModelDigest(),

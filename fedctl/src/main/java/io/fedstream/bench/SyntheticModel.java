@@ -37,7 +37,12 @@ public final class SyntheticModel {
 
     /** The delta client {@code clientId} sends in {@code round}: values in [-scale, scale). */
     public static float[] delta(long seed, int round, String clientId, int length, float scale) {
-        float[] d = new float[length];
+        return delta(seed, round, clientId, length, scale, null);
+    }
+
+    /** As above, written into {@code into} if it has {@code length} values, else into a new array. */
+    public static float[] delta(long seed, int round, String clientId, int length, float scale, float[] into) {
+        float[] d = into != null && into.length == length ? into : new float[length];
         fill(d, mix(seed, round, clientId.hashCode()), scale);
         return d;
     }

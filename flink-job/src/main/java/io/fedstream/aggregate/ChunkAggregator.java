@@ -64,6 +64,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
     private transient Counter finished;
     private transient UpdateRefetcher refetcher;
     private transient float[] deltaBuffer;
+    private transient ArrayPool pool;
 
     public ChunkAggregator(String federation, String bootstrapServers, AggregationRule rule, Duration stateTtl) {
         this.federation = federation;
@@ -84,6 +85,9 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         state = getRuntimeContext().getState(d);
         rejected = getRuntimeContext().getMetricGroup().counter("updatesRejected");
         finished = getRuntimeContext().getMetricGroup().counter("chunksAggregated");
+        // Bounded by what the subtask's chunks held at once anyway (a released array was in use); the cap only
+        // guards a heap shared with other jobs.
+        pool = new ArrayPool(Runtime.getRuntime().maxMemory() / 8);
     }
 
     @Override
@@ -108,7 +112,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         if (s.base != null) {
             return;
         }
-        s.base = in.values();
+        s.base = in.values(pool.floats(in.valueCount()));
         s.baseDigest = in.digest;
         s.baseOffset = in.offset;
         s.specFingerprint = in.specFingerprint;
@@ -183,12 +187,12 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             return;
         }
         int expected = s.expectedLength;
-        if (in.valueCount() != expected || in.data.length % Float.BYTES != 0) {
+        if (in.valueCount() != expected || in.dataBytes() % Float.BYTES != 0) {
             reject(s, in, RejectReason.WRONG_LENGTH, "chunk " + in.chunk + " has " + in.valueCount() + " values, expected " + expected, out);
             return;
         }
         if (s.sum == null) {
-            s.sum = new WeightedSum(expected);
+            s.sum = pool.sum(expected);
         }
         // The floats are summed at once and not kept: one array per subtask serves every update chunk.
         deltaBuffer = in.values(deltaBuffer);
@@ -247,7 +251,11 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
                 .build();
         out.collect(Routed.of(topics.control(), federation, WireCodec.get().encode(done)));
         finished.inc();
-        // Keep only who contributed, so late chunks and replayed duplicates are recognised; free the big arrays.
+        // Keep only who contributed, so late chunks and replayed duplicates are recognised; the big arrays go to
+        // the next round's chunks. No snapshot shares them: during a snapshot the heap state backend hands this
+        // function a copy of the state, and a state read from RocksDB is a copy anyway.
+        pool.release(s.sum);
+        pool.release(s.base);
         s.base = null;
         s.baseDigest = null;
         s.sum = null;
@@ -334,7 +342,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
                 .setFederation(federation).setRound(in.round).setClientId(in.clientId).setChunkIndex(in.chunk)
                 .setChunkCount(in.chunkCount).setOffset(in.offset).setSampleCount(in.sampleCount)
                 .setBaseModelDigest(in.baseModelDigest)
-                .setData(ByteBuffer.wrap(in.data)).setChunkDigest(in.digest)
+                .setData(in.dataView()).setChunkDigest(in.digest)
                 .build();
         Routed r = Rejects.deadLetter(topics, reason, detail, in.sourceTopic, in.sourcePartition, in.sourceOffset,
                 in.clientId, in.round, WireCodec.get().encode(original));

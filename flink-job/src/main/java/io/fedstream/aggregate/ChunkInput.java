@@ -27,11 +27,16 @@ public class ChunkInput {
     public long sampleCount;
     public String baseModelDigest;
     /**
-     * UPDATE, BASE: the chunk's float32 values, little-endian, as they came on the wire. Bytes rather than a
-     * float[] because Flink copies a byte[] between operators in bulk but writes a float[] one value at a time,
-     * and these arrays are about 1 MiB each.
+     * UPDATE, BASE: the chunk's float32 values, little-endian, as they came on the wire: {@code dataLength}
+     * bytes from {@code dataOffset}, or all of the array if {@code dataLength} is 0 (see {@link #dataView()}).
+     * The router does not copy them out of the Kafka record they came in, so the array is usually that whole
+     * record; Flink then moves it between operators as it is, a few hundred bytes more than the values. Bytes
+     * rather than a float[] because Flink copies a byte[] between operators in bulk but writes a float[] one
+     * value at a time, and these arrays are about 1 MiB each.
      */
     public byte[] data;
+    public int dataOffset;
+    public int dataLength;
     public String digest;
     /** PLAN: selected clients; DISTRIBUTE: recipients. */
     public String[] clients;
@@ -44,22 +49,56 @@ public class ChunkInput {
 
     public ChunkInput() {}
 
+    /**
+     * Points {@link #data} at the bytes of {@code bytes}: its array, not a copy. Empty bytes get an empty array,
+     * so that a length of 0 always means the whole array.
+     */
+    public void wrapData(ByteBuffer bytes) {
+        if (!bytes.hasArray() || bytes.remaining() == 0) {
+            setData(Floats.bytesOf(bytes));
+            return;
+        }
+        data = bytes.array();
+        dataOffset = bytes.arrayOffset() + bytes.position();
+        dataLength = bytes.remaining();
+    }
+
+    /** {@link #data} is all of {@code bytes}. */
+    public void setData(byte[] bytes) {
+        data = bytes;
+        dataOffset = 0;
+        dataLength = bytes.length;
+    }
+
+    /**
+     * The value bytes. A length of 0 stands for the whole array, as in a record of a savepoint taken before
+     * the offset and length existed, when {@link #data} held exactly the values.
+     */
+    public ByteBuffer dataView() {
+        return dataLength == 0 ? ByteBuffer.wrap(data) : ByteBuffer.wrap(data, dataOffset, dataLength).slice();
+    }
+
+    /** Number of bytes of values. */
+    public int dataBytes() {
+        return dataLength == 0 ? data.length : dataLength;
+    }
+
     /** Number of values in {@link #data}. */
     public int valueCount() {
-        return data.length / Float.BYTES;
+        return dataBytes() / Float.BYTES;
     }
 
-    /** {@link #data} as floats (a new array). */
+    /** The values as floats (a new array). */
     public float[] values() {
-        return Floats.fromBytes(ByteBuffer.wrap(data));
+        return Floats.fromBytes(dataView());
     }
 
-    /** {@link #data} as floats, in {@code reuse} if it has the right length, else in a new array. */
+    /** The values as floats, in {@code reuse} if it has the right length, else in a new array. */
     public float[] values(float[] reuse) {
         if (reuse == null || reuse.length != valueCount()) {
             return values();
         }
-        Floats.readInto(ByteBuffer.wrap(data), reuse, 0);
+        Floats.readInto(dataView(), reuse, 0);
         return reuse;
     }
 

@@ -27,8 +27,13 @@ public class WeightedSum {
     public WeightedSum() {}
 
     public WeightedSum(int length) {
-        this.hi = new double[length];
-        this.lo = new double[length];
+        this(new double[length], new double[length]);
+    }
+
+    /** A sum over the given arrays, which must be zero and of the same length. */
+    public WeightedSum(double[] hi, double[] lo) {
+        this.hi = hi;
+        this.lo = lo;
     }
 
     public int length() {

@@ -4,14 +4,12 @@ import io.fedstream.aggregate.ChunkInput;
 import io.fedstream.avro.ModelChunk;
 import io.fedstream.avro.UpdateChunk;
 import io.fedstream.chunk.Digests;
-import io.fedstream.chunk.Floats;
 import io.fedstream.protocol.Topics;
 import io.fedstream.protocol.serde.WireCodec;
 import io.fedstream.protocol.serde.WireFormatException;
 import io.fedstream.round.RoundEvent;
 import io.fedstream.wire.Routed;
 import io.fedstream.wire.WireRecord;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.apache.avro.specific.SpecificRecord;
@@ -56,7 +54,8 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
     public void processElement(WireRecord in, Context ctx, Collector<RoundEvent> out) {
         SpecificRecord record;
         try {
-            record = WireCodec.get().decode(in.value);
+            // Chunk data stays where the Kafka record holds it: copied into the network buffers, not again before.
+            record = WireCodec.get().decodeSharingBytes(in.value);
         } catch (WireFormatException e) {
             reject(ctx, out, in, RejectReason.valueOf(e.reason()), e.getMessage(), topics.clientOf(in.topic), null);
             return;
@@ -174,20 +173,12 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
         c.clientId = uc.getClientId();
         c.sampleCount = uc.getSampleCount();
         c.baseModelDigest = uc.getBaseModelDigest();
-        c.data = bytesOf(uc.getData());
+        c.wrapData(uc.getData());
         c.digest = uc.getChunkDigest();
         c.sourceTopic = in.topic;
         c.sourcePartition = in.partition;
         c.sourceOffset = in.offset;
         return c;
-    }
-
-    /** The bytes of a decoded Avro {@code bytes} field: its own array when it spans all of it, else a copy. */
-    private static byte[] bytesOf(ByteBuffer b) {
-        if (b.hasArray() && b.arrayOffset() + b.position() == 0 && b.remaining() == b.array().length) {
-            return b.array();
-        }
-        return Floats.bytesOf(b);
     }
 
     private static ChunkInput baseChunk(ModelChunk mc, WireRecord in) {
@@ -200,7 +191,7 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
         c.offset = mc.getOffset();
         c.totalFloats = mc.getTotalFloats();
         c.specFingerprint = mc.getSpecFingerprint();
-        c.data = bytesOf(mc.getData());
+        c.wrapData(mc.getData());
         c.digest = mc.getChunkDigest();
         c.sourceTopic = in.topic;
         c.sourcePartition = in.partition;

@@ -256,12 +256,17 @@ class ChunkAggregatorTest {
     private static final float[] DA = {0.1f, 0.2f, -0.3f, 0.4f, 1e-6f};
     private static final float[] DB = {-0.05f, 0.7f, 0.3f, -1.25f, 2e-6f};
 
+    /** Chunk 1 of round {@code round}: base BASE, a plan for b and a, and their updates DA (300 samples), DB (100). */
+    private void baseAndUpdatesOfAAndB(int round) throws Exception {
+        base(round, 1, 5, BASE);
+        plan(round, 1, "b", "a");
+        update(round, 1, "a", 300, DA);
+        update(round, 1, "b", 100, DB);
+    }
+
     @Test
     void basePlanTwoUpdatesAndDecisionMakeOneNewChunkCopiedToTheNextClientsWhenOrdered() throws Exception {
-        base(4, 1, 5, BASE);
-        plan(4, 1, "b", "a");
-        update(4, 1, "a", 300, DA);
-        update(4, 1, "b", 100, DB);
+        baseAndUpdatesOfAAndB(4);
         assertTrue(drain().isEmpty(), "nothing before the decision");
         decision(4, 1, participants("a", 300, "b", 100), "a", "c");
         List<Routed> out = drain();
@@ -506,6 +511,20 @@ class ChunkAggregatorTest {
         assertEquals(1, out.size());
         assertEquals(T.clientModel("c"), out.get(0).topic);
         assertArrayEquals(BASE, Floats.fromBytes(modelChunk(out.get(0)).getData()));
+    }
+
+    @Test
+    void theNextRoundOfAChunkStartsFromZeroOnTheArraysTheLastOneReleased() throws Exception {
+        baseAndUpdatesOfAAndB(0);
+        decision(0, 1, participants("a", 300, "b", 100), "a");
+        float[] next = Floats.fromBytes(modelChunk(on(drain(), T.models()).get(0)).getData());
+        // Round 1 of the same chunk takes the base and sum arrays round 0 gave back: none of round 0's sum may
+        // remain in them.
+        base(1, 1, 5, next);
+        plan(1, 1, "b");
+        update(1, 1, "b", 7, DA);
+        decision(1, 1, participants("b", 7), "b");
+        assertFinished(drain(), 1, 1, 5, fedAvg(next, new float[][] {DA}, new long[] {7}), 1);
     }
 
     @Test

@@ -334,6 +334,10 @@ class RouterTest {
         assertEquals(250, c.sampleCount);
         assertEquals(BASE_DIGEST, c.baseModelDigest);
         assertArrayEquals(values, c.values());
+        // The values stay where the Kafka record holds them, not copied out of it: the chunk carries the record.
+        assertArrayEquals(in.value, c.data);
+        assertEquals(values.length * Float.BYTES, c.dataLength);
+        assertEquals(values.length, c.valueCount());
         assertEquals(uc.getChunkDigest(), c.digest);
         assertEquals(in.topic, c.sourceTopic);
         assertEquals(3, c.sourcePartition);

@@ -21,6 +21,15 @@ public final class ModelAssembler {
     private int received;
 
     public ModelAssembler(int version, String specFingerprint, long totalFloats, int chunkCount) {
+        this(version, specFingerprint, totalFloats, chunkCount, null);
+    }
+
+    /**
+     * As above, assembling into {@code into} if it has exactly {@code totalFloats} values (else into a new array):
+     * a client that verifies one version after another can keep one model-sized array instead of allocating a new
+     * one per version. Its old values are overwritten chunk by chunk; only a complete model is all new.
+     */
+    public ModelAssembler(int version, String specFingerprint, long totalFloats, int chunkCount, float[] into) {
         if (totalFloats <= 0 || totalFloats > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("cannot assemble a model of " + totalFloats + " floats in one array");
         }
@@ -29,12 +38,18 @@ public final class ModelAssembler {
         }
         this.version = version;
         this.specFingerprint = specFingerprint;
-        this.params = new float[(int) totalFloats];
+        this.params = into != null && into.length == totalFloats ? into : new float[(int) totalFloats];
         this.digests = new String[chunkCount];
     }
 
     public static ModelAssembler forFirst(ModelChunk first) {
-        return new ModelAssembler(first.getVersion(), first.getSpecFingerprint(), first.getTotalFloats(), first.getChunkCount());
+        return forFirst(first, null);
+    }
+
+    /** As {@link #forFirst(ModelChunk)}, into {@code into} if it fits (see the constructor). */
+    public static ModelAssembler forFirst(ModelChunk first, float[] into) {
+        return new ModelAssembler(first.getVersion(), first.getSpecFingerprint(), first.getTotalFloats(),
+                first.getChunkCount(), into);
     }
 
     public int version() {

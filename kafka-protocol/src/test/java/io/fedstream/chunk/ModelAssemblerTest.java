@@ -4,6 +4,8 @@ import static io.fedstream.chunk.ChunkTestSupport.assertBitExact;
 import static io.fedstream.chunk.ChunkTestSupport.shuffled;
 import static io.fedstream.chunk.ChunkTestSupport.weights;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -65,6 +67,22 @@ class ModelAssemblerTest {
                 assertEquals(ChunkVerdict.ACCEPTED, a.offer(c), "chunk " + c.getChunkIndex());
             }
         }
+    }
+
+    @Test
+    void assemblesIntoAGivenArrayOfTheModelsSizeOverwritingWhatItHeld() throws Exception {
+        float[] into = weights(N, 99);
+        ModelAssembler a = ModelAssembler.forFirst(chunks.get(2), into);
+        offerAllBut(a);
+        float[] got = a.assemble(digest);
+        assertSame(into, got);
+        assertBitExact(model, got);
+        // An array of another size is not used: the model gets one of its own.
+        float[] small = new float[N - 1];
+        ModelAssembler b = new ModelAssembler(VERSION, SPEC.fingerprint(), N, 4, small);
+        offerAllBut(b);
+        assertNotSame(small, b.assemble(digest));
+        assertBitExact(model, b.assemble(digest));
     }
 
     @Test

@@ -11,18 +11,50 @@ import org.apache.avro.Schema;
 final class BodyBounds {
     private final byte[] b;
     private int pos;
+    private BytesField largest;
+
+    /**
+     * Where the value of a record's top-level {@code bytes} field lies in the encoded record: its length prefix
+     * starts at {@code prefixStart}, its {@code length} bytes at {@code dataStart}.
+     */
+    record BytesField(String name, int prefixStart, int dataStart, int length) { }
 
     private BodyBounds(byte[] b, int pos) {
         this.b = b;
         this.pos = pos;
     }
 
-    static void check(Schema writer, byte[] value, int bodyOffset) throws WireFormatException {
+    /** Checks the body; returns the record's largest top-level bytes field, or null if it has none. */
+    static BytesField check(Schema writer, byte[] value, int bodyOffset) throws WireFormatException {
+        BodyBounds walker = new BodyBounds(value, bodyOffset);
         try {
-            new BodyBounds(value, bodyOffset).walk(writer);
+            walker.walkTop(writer);
         } catch (OutOfBounds e) {
             throw new WireFormatException(WireFormatException.CORRUPT,
                     "body does not match schema " + writer.getFullName() + ": " + e.getMessage());
+        }
+        return walker.largest;
+    }
+
+    private void walkTop(Schema s) throws OutOfBounds {
+        if (s.getType() != Schema.Type.RECORD) {
+            walk(s);
+            return;
+        }
+        for (Schema.Field f : s.getFields()) {
+            if (f.schema().getType() != Schema.Type.BYTES) {
+                walk(f.schema());
+                continue;
+            }
+            int prefixStart = pos;
+            long n = length();
+            int dataStart = pos;
+            skip(n);
+            // Avro reads a bytes length as an int, of at most 5 bytes; a longer (padded) prefix is left to Avro to
+            // reject, as it does when it decodes the value whole.
+            if (dataStart - prefixStart <= 5 && (largest == null || n > largest.length())) {
+                largest = new BytesField(f.name(), prefixStart, dataStart, (int) n);
+            }
         }
     }
 
@@ -76,11 +108,16 @@ final class BodyBounds {
     }
 
     private void skipSized() throws OutOfBounds {
+        skip(length());
+    }
+
+    /** A string's or bytes' length prefix. */
+    private long length() throws OutOfBounds {
         long n = varLong();
         if (n < 0) {
             throw new OutOfBounds("negative length " + n + " at byte " + pos);
         }
-        skip(n);
+        return n;
     }
 
     private void skip(long n) throws OutOfBounds {

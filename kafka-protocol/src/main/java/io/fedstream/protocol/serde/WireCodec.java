@@ -61,7 +61,9 @@ public final class WireCodec {
         Map<String, BinaryMessageDecoder<SpecificRecord>> byName = new HashMap<>();
         for (Class<? extends SpecificRecord> type : RECORD_TYPES) {
             Schema schema = SpecificData.get().getSchema(type);
-            encoders.put(type, new BinaryMessageEncoder<>(SpecificData.get(), schema));
+            // Not copied by Avro: encode() copies the thread's buffer into the array it returns before anything else
+            // can encode on that thread, and a model chunk is then copied once instead of twice.
+            encoders.put(type, new BinaryMessageEncoder<>(SpecificData.get(), schema, false));
             BinaryMessageDecoder<SpecificRecord> decoder = new BinaryMessageDecoder<>(SpecificData.get(), schema);
             byName.put(schema.getFullName(), decoder);
             register(schema, decoder);
@@ -136,12 +138,56 @@ public final class WireCodec {
 
     public SpecificRecord decode(byte[] value) throws WireFormatException {
         long fp = fingerprintOf(value);
+        BinaryMessageDecoder<SpecificRecord> decoder = decoderOf(fp);
+        BodyBounds.check(writerSchemas.get(fp), value, HEADER);
+        return decode(decoder, fp, value);
+    }
+
+    /**
+     * As {@link #decode(byte[])}, except that the record's largest top-level {@code bytes} field (a chunk's data)
+     * is a view of {@code value}, not a copy: a buffer over the same array. The job reads every model and update
+     * chunk, about 1 MiB each, and would otherwise copy each one once more. The caller must not change
+     * {@code value} while the record is in use.
+     */
+    public SpecificRecord decodeSharingBytes(byte[] value) throws WireFormatException {
+        long fp = fingerprintOf(value);
+        BinaryMessageDecoder<SpecificRecord> decoder = decoderOf(fp);
+        BodyBounds.BytesField big = BodyBounds.check(writerSchemas.get(fp), value, HEADER);
+        if (big == null) {
+            return decode(decoder, fp, value);
+        }
+        // Avro decodes the record with that field empty (a zero length prefix in its place), which copies only
+        // the small fields, and the field then gets the bytes where they lie.
+        int after = big.dataStart() + big.length();
+        byte[] rest = new byte[big.prefixStart() + 1 + value.length - after];
+        System.arraycopy(value, 0, rest, 0, big.prefixStart());
+        rest[big.prefixStart()] = 0;
+        System.arraycopy(value, after, rest, big.prefixStart() + 1, value.length - after);
+        SpecificRecord r = decode(decoder, fp, rest);
+        Schema.Field f = r.getSchema().getField(big.name());
+        if (f == null) {
+            // The reader's schema no longer has the field: there is nothing to fill in.
+            return r;
+        }
+        if (f.schema().getType() != Schema.Type.BYTES) {
+            // Resolved to another type (Avro promotes bytes to string): only Avro can do that.
+            return decode(decoder, fp, value);
+        }
+        r.put(f.pos(), ByteBuffer.wrap(value, big.dataStart(), big.length()).slice());
+        return r;
+    }
+
+    private BinaryMessageDecoder<SpecificRecord> decoderOf(long fp) throws WireFormatException {
         BinaryMessageDecoder<SpecificRecord> decoder = decoders.get(fp);
         if (decoder == null) {
             throw new WireFormatException(WireFormatException.UNKNOWN_SCHEMA,
                     "unknown writer schema fingerprint " + Long.toHexString(fp));
         }
-        BodyBounds.check(writerSchemas.get(fp), value, HEADER);
+        return decoder;
+    }
+
+    private SpecificRecord decode(BinaryMessageDecoder<SpecificRecord> decoder, long fp, byte[] value)
+            throws WireFormatException {
         try {
             return decoder.decode(value);
         } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException

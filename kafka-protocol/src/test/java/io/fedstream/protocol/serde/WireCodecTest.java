@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -75,6 +77,53 @@ class WireCodecTest {
         assertEquals(record, CODEC.decode(bytes, record.getClass()));
         // Encoding must not consume the record's ByteBuffers: a second encode gives the same bytes.
         assertArrayEquals(bytes, CODEC.encode(record), "encoding is not repeatable for " + name);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("records")
+    void decodingWithSharedBytesGivesTheSameRecord(String name, SpecificRecord record) throws Exception {
+        byte[] bytes = CODEC.encode(record);
+        assertEquals(record, CODEC.decodeSharingBytes(bytes));
+        assertEquals(CODEC.decode(bytes), CODEC.decodeSharingBytes(bytes));
+    }
+
+    @Test
+    void anEncodedValueIsItsOwnAndOutlivesTheNextEncodeOnTheSameThread() throws Exception {
+        // Avro encodes into one buffer per thread; each value returned must be a copy of it.
+        SpecificRecord chunk = SampleRecords.all().get(ModelChunk.class);
+        SpecificRecord heartbeat = SampleRecords.all().get(Heartbeat.class);
+        byte[] first = CODEC.encode(chunk);
+        byte[] copyOfFirst = first.clone();
+        byte[] second = CODEC.encode(heartbeat);
+        assertArrayEquals(copyOfFirst, first);
+        assertEquals(chunk, CODEC.decode(first));
+        assertEquals(heartbeat, CODEC.decode(second));
+        assertNotSame(first, CODEC.encode(chunk));
+    }
+
+    @Test
+    void sharedChunkDataIsAViewOfTheEncodedRecordNotACopy() throws Exception {
+        byte[] payload = new byte[4 * 1000];
+        new Random(3).nextBytes(payload);
+        UpdateChunk u = (UpdateChunk) SampleRecords.all().get(UpdateChunk.class);
+        u.setData(ByteBuffer.wrap(payload));
+        byte[] bytes = CODEC.encode(u);
+        UpdateChunk back = (UpdateChunk) CODEC.decodeSharingBytes(bytes);
+        assertSame(bytes, back.getData().array());
+        assertArrayEquals(payload, bytes(back.getData()));
+        // The fields after the data (the digest) and before it come through as well.
+        assertEquals(u.getChunkDigest(), back.getChunkDigest());
+        assertEquals(u.getBaseModelDigest(), back.getBaseModelDigest());
+        // A plain decode copies: the view is the only difference.
+        assertNotSame(bytes, CODEC.decode(bytes, UpdateChunk.class).getData().array());
+        assertEquals(CODEC.decode(bytes), back);
+
+        ModelChunk m = (ModelChunk) SampleRecords.all().get(ModelChunk.class);
+        m.setData(ByteBuffer.wrap(payload));
+        byte[] model = CODEC.encode(m);
+        ModelChunk mBack = (ModelChunk) CODEC.decodeSharingBytes(model);
+        assertSame(model, mBack.getData().array());
+        assertEquals(m, mBack);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -180,6 +229,9 @@ class WireCodecTest {
             WireFormatException e = assertThrows(WireFormatException.class, () -> CODEC.decode(cut),
                     () -> name + " cut to " + l + " of " + full.length + " bytes decoded");
             assertEquals(WireFormatException.CORRUPT, e.reason(), name + " cut to " + len);
+            e = assertThrows(WireFormatException.class, () -> CODEC.decodeSharingBytes(cut),
+                    () -> name + " cut to " + l + " of " + full.length + " bytes decoded sharing its bytes");
+            assertEquals(WireFormatException.CORRUPT, e.reason(), name + " cut to " + len + ", sharing");
         }
     }
 
@@ -202,12 +254,22 @@ class WireCodecTest {
                 value = valid.clone();
                 value[HEADER + random.nextInt(valid.length - HEADER)] = (byte) random.nextInt();
             }
+            SpecificRecord copied = null;
             try {
-                CODEC.decode(value);
+                copied = CODEC.decode(value);
             } catch (WireFormatException e) {
                 assertEquals(WireFormatException.CORRUPT, e.reason());
             } catch (RuntimeException | Error e) {
                 fail(name + ": value " + Arrays.toString(value) + " escaped as " + e, e);
+            }
+            // Sharing the bytes decodes exactly what a plain decode does, and fails where it fails.
+            try {
+                assertEquals(copied, CODEC.decodeSharingBytes(value), name + ": value " + Arrays.toString(value));
+            } catch (WireFormatException e) {
+                assertEquals(null, copied, name + ": only the sharing decode failed on " + Arrays.toString(value));
+                assertEquals(WireFormatException.CORRUPT, e.reason());
+            } catch (RuntimeException | Error e) {
+                fail(name + ": value " + Arrays.toString(value) + " escaped the sharing decode as " + e, e);
             }
         }
     }
