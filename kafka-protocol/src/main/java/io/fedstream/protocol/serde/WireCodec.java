@@ -164,17 +164,26 @@ public final class WireCodec {
         rest[big.prefixStart()] = 0;
         System.arraycopy(value, after, rest, big.prefixStart() + 1, value.length - after);
         SpecificRecord r = decode(decoder, fp, rest);
-        Schema.Field f = r.getSchema().getField(big.name());
+        Schema.Field f = readerField(r.getSchema(), big.name());
         if (f == null) {
             // The reader's schema no longer has the field: there is nothing to fill in.
             return r;
         }
         if (f.schema().getType() != Schema.Type.BYTES) {
-            // Resolved to another type (Avro promotes bytes to string): only Avro can do that.
+            // Resolved to another type (Avro promotes bytes to string, or the reader has a union): only Avro can.
             return decode(decoder, fp, value);
         }
         r.put(f.pos(), ByteBuffer.wrap(value, big.dataStart(), big.length()).slice());
         return r;
+    }
+
+    /** The reader's field that a writer's field of this name resolves to: same name, or the name as an alias. */
+    private static Schema.Field readerField(Schema reader, String writerName) {
+        Schema.Field f = reader.getField(writerName);
+        if (f != null) {
+            return f;
+        }
+        return reader.getFields().stream().filter(x -> x.aliases().contains(writerName)).findFirst().orElse(null);
     }
 
     private BinaryMessageDecoder<SpecificRecord> decoderOf(long fp) throws WireFormatException {
