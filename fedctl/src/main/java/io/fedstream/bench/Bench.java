@@ -7,7 +7,6 @@ import io.fedstream.config.Flag;
 import io.fedstream.config.FlagParser;
 import io.fedstream.job.JobSettings;
 import io.fedstream.protocol.embedded.EmbeddedKafka;
-import io.fedstream.protocol.Topics;
 import io.fedstream.protocol.model.ModelSpec;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -321,10 +320,10 @@ public final class Bench {
                 .workDir(workDir.resolve(name));
     }
 
-    /** When the coordinator decided each round (the first decision of a round), from the control topic. */
-    private static Map<Integer, Long> decisionTimes(String bootstrap, Topics topics) {
+    /** When the coordinator decided each round (the first decision of a round). */
+    private static Map<Integer, Long> decisionTimes(List<RoundDecision> decisions) {
         Map<Integer, Long> at = new HashMap<>();
-        for (RoundDecision d : TopicScan.decoded(bootstrap, topics.control(), RoundDecision.class, Duration.ofMinutes(2))) {
+        for (RoundDecision d : decisions) {
             at.putIfAbsent(d.getRound(), d.getDecidedAtMs());
         }
         return at;
@@ -350,7 +349,8 @@ public final class Bench {
         long updateBytes = params * Float.BYTES;
         List<Map<String, Object>> perRound = new ArrayList<>();
         List<Double> warm = new ArrayList<>();
-        Map<Integer, Long> decidedAtMs = decisionTimes(bootstrap, r.topics);
+        List<RoundDecision> decisions = FedAvgReference.decisions(bootstrap, r.topics);
+        Map<Integer, Long> decidedAtMs = decisionTimes(decisions);
         for (int round = 0; round < rounds; round++) {
             long sent = r.firstUpdateNanos(round);
             // Together: every update of the round is on the broker when the first commit starts. One by one: the
@@ -376,15 +376,17 @@ public final class Bench {
             m.put("manifestReadHereAfterSeconds", (r.manifestSeenNanos(round + 1) - manifest) / 1e9);
             // The window in two: reading, checking and summing the updates up to the coordinator's decision (its
             // own clock, the same machine's), then finishing, writing and reading back the new model.
+            // Wall-clock times of the window, to line a round up with the job's log or with CPU samples.
+            long startMs = BenchFederation.wallClockMs(start);
+            long manifestMs = BenchFederation.wallClockMs(manifest);
             Long decided = decidedAtMs.get(round);
-            double toDecision = decided == null ? Double.NaN : (decided - BenchFederation.wallClockMs(start)) / 1e3;
-            double afterDecision = decided == null ? Double.NaN : (BenchFederation.wallClockMs(manifest) - decided) / 1e3;
+            double toDecision = decided == null ? Double.NaN : (decided - startMs) / 1e3;
+            double afterDecision = decided == null ? Double.NaN : (manifestMs - decided) / 1e3;
             m.put("windowToDecisionSeconds", toDecision);
             m.put("decisionToManifestSeconds", afterDecision);
-            // Wall-clock times of the window, to line a round up with the job's log or with CPU samples.
-            m.put("windowStartMs", BenchFederation.wallClockMs(start));
+            m.put("windowStartMs", startMs);
             m.put("decidedAtMs", decided);
-            m.put("manifestMs", BenchFederation.wallClockMs(manifest));
+            m.put("manifestMs", manifestMs);
             perRound.add(m);
             if (round >= warmup) {
                 warm.add(mbps);
@@ -417,7 +419,7 @@ public final class Bench {
         List<Map<String, Object>> checks = new ArrayList<>();
         if (verify) {
             for (int round = 0; round < rounds; round++) {
-                FedAvgReference.Check check = FedAvgReference.check(bootstrap, r.topics, round, r.referenceFromMs(round));
+                FedAvgReference.Check check = FedAvgReference.check(bootstrap, r.topics, round, r.referenceFromMs(round), decisions);
                 boolean good = check.equalWithin(1e-6) && check.participants() == clients;
                 ok &= good;
                 out.printf("  round %d: published model %s reference FedAvg of %d updates: max |diff| %.3g, %.5f%% bit-exact, digest %s%n",

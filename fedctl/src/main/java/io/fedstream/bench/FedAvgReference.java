@@ -53,8 +53,22 @@ public final class FedAvgReference {
      * a round no longer re-reads every earlier round.
      */
     public static Check check(String bootstrapServers, Topics topics, int round, Long fromTimestampMs) {
+        return check(bootstrapServers, topics, round, fromTimestampMs, decisions(bootstrapServers, topics));
+    }
+
+    /** The coordinator's decisions on the control topic, in the order they were written. */
+    public static List<RoundDecision> decisions(String bootstrapServers, Topics topics) {
+        return TopicScan.decoded(bootstrapServers, topics.control(), RoundDecision.class, READ_TIMEOUT);
+    }
+
+    /**
+     * As {@link #check(String, Topics, int, Long)}, with the control topic's decisions already read: a benchmark
+     * that checks every round reads them once, not once a round.
+     */
+    public static Check check(String bootstrapServers, Topics topics, int round, Long fromTimestampMs,
+                              List<RoundDecision> decisions) {
         RoundDecision decision = null;
-        for (RoundDecision d : TopicScan.decoded(bootstrapServers, topics.control(), RoundDecision.class, READ_TIMEOUT)) {
+        for (RoundDecision d : decisions) {
             if (d.getRound() == round) {
                 decision = d;
             }

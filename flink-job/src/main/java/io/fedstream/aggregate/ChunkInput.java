@@ -75,10 +75,10 @@ public class ChunkInput {
      * the offset and length existed, when {@link #data} held exactly the values.
      */
     public ByteBuffer dataView() {
-        return dataLength == 0 ? ByteBuffer.wrap(data) : ByteBuffer.wrap(data, dataOffset, dataLength).slice();
+        return ByteBuffer.wrap(data, dataOffset, dataBytes()).slice();
     }
 
-    /** Number of bytes of values. */
+    /** Number of bytes of values (see {@link #dataView()} for a length of 0). */
     public int dataBytes() {
         return dataLength == 0 ? data.length : dataLength;
     }
