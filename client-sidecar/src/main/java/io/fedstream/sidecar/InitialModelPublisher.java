@@ -52,7 +52,7 @@ public final class InitialModelPublisher {
                         codec.encode(chunker.chunk(i))));
             }
             ModelManifest manifest = chunker.manifest(-1, System.currentTimeMillis());
-            producer.send(new ProducerRecord<>(topics.models(), "manifest".getBytes(StandardCharsets.UTF_8), codec.encode(manifest)));
+            producer.send(new ProducerRecord<>(topics.models(), Topics.MANIFEST_KEY.getBytes(StandardCharsets.UTF_8), codec.encode(manifest)));
             producer.commitTransaction();
             return manifest;
         }

@@ -33,8 +33,8 @@ public final class Bench {
             Flag.of("sections", "kernel,e2e,overhead,memory", "which measurements to run, comma-separated"),
             Flag.of("params", "25000000", "end to end: model parameters (float32)"),
             Flag.of("clients", "8", "end to end: clients, each sending one update per round"),
-            Flag.of("rounds", "5", "end to end: rounds, the warm-up rounds included"),
-            Flag.of("warmup-rounds", "2", "end to end: first rounds reported apart (they warm the JIT), not in the median; the plain consumer reads the other rounds' updates"),
+            Flag.of("rounds", "16", "end to end: rounds, the warm-up rounds included"),
+            Flag.of("warmup-rounds", "8", "end to end: first rounds reported apart, not in the median (they warm the JIT: with 1 MiB records the job's per-record code runs only about a thousand times a round); the plain consumer reads the other rounds' updates"),
             Flag.of("parallelism", "2", "parallelism of the aggregation job"),
             Flag.of("verify", "true", "end to end: recompute every round's FedAvg from the records on Kafka "
                     + "(those written since the round before it began) and compare"),

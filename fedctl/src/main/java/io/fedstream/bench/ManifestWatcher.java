@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.record.TimestampType;
@@ -23,10 +24,11 @@ import org.apache.kafka.common.serialization.ByteBufferDeserializer;
 /**
  * Follows a federation's models topic ({@code read_committed}) and notes when each model version's manifest
  * was read here and, if the topic stamps records with the broker's append time, when the broker appended it.
- * Chunk records are skipped by their key, unread.
+ * It reads only the partition that the manifests' key puts them in, and skips the chunks there by their key,
+ * unread: the other partitions hold chunks only, and fetching them would load the broker while a round is timed.
  */
 final class ManifestWatcher implements Runnable, AutoCloseable {
-    private static final byte[] MANIFEST_KEY = "manifest".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] MANIFEST_KEY = Topics.MANIFEST_KEY.getBytes(StandardCharsets.UTF_8);
 
     private final KafkaConsumer<byte[], ByteBuffer> consumer;
     private final String topic;
@@ -73,8 +75,8 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
     @Override
     public void run() {
         try {
-            List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
-                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            List<TopicPartition> parts = List.of(manifestPartition(topic,
+                    consumer.partitionsFor(topic, Duration.ofSeconds(30)).size()));
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
             while (!stopped) {
@@ -102,6 +104,14 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
                 throw e;
             }
         }
+    }
+
+    /**
+     * The partition of {@code topic} that every manifest goes to: the one a Kafka producer's default partitioner
+     * picks for their key, as the job's producer and the initial model's publisher use it.
+     */
+    static TopicPartition manifestPartition(String topic, int partitions) {
+        return new TopicPartition(topic, BuiltInPartitioner.partitionForKey(MANIFEST_KEY, partitions));
     }
 
     @Override

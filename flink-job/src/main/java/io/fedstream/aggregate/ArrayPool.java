@@ -1,7 +1,6 @@
 package io.fedstream.aggregate;
 
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -24,14 +23,10 @@ final class ArrayPool {
         this.maxBytes = maxBytes;
     }
 
-    /** A zeroed double array of this length. */
-    double[] zeroedDoubles(int length) {
+    /** A double array of this length, with any content. */
+    double[] doubles(int length) {
         double[] a = take(doubles, length, (long) length * Double.BYTES);
-        if (a == null) {
-            return new double[length];
-        }
-        Arrays.fill(a, 0.0);
-        return a;
+        return a == null ? new double[length] : a;
     }
 
     /** A float array of this length, with any content: the caller overwrites every value. */
@@ -40,9 +35,9 @@ final class ArrayPool {
         return a == null ? new float[length] : a;
     }
 
-    /** A sum of this many coordinates, all zero. */
+    /** An empty sum of this many coordinates (its first update overwrites whatever the arrays held). */
     WeightedSum sum(int length) {
-        return new WeightedSum(zeroedDoubles(length), zeroedDoubles(length));
+        return new WeightedSum(doubles(length), doubles(length));
     }
 
     /** Gives the arrays of a sum back; the caller no longer uses them. */

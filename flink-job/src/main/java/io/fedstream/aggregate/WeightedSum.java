@@ -1,5 +1,7 @@
 package io.fedstream.aggregate;
 
+import java.util.Arrays;
+
 /**
  * Streaming sum of weight * delta per coordinate, in compensated (two-double) precision. Each product of a
  * float32 delta and an integer sample count is exact in double; TwoSum keeps the rounding error of every
@@ -12,6 +14,11 @@ package io.fedstream.aggregate;
  * into every array. That shape is what HotSpot's C2 auto-vectorizes (a float-to-double conversion inside the
  * loop, or arrays indexed with different offsets, keeps the loop scalar on Java 17). The arithmetic per
  * coordinate is exactly the scalar TwoSum's, so results are bit-for-bit those of the plain loop.
+ *
+ * <p>Sample counts are positive, so a total weight of 0 means that nothing has been added (or that everything
+ * added was subtracted again). The arrays' content then does not count: the next {@link #add} writes its
+ * products over it, exactly the values that adding them to zeros would give. Reused arrays thus need no
+ * zeroing pass of their own.
  */
 public class WeightedSum {
     /** Coordinates per block: the block's scratch doubles stay in L1 between the widening and the sum pass. */
@@ -30,8 +37,11 @@ public class WeightedSum {
         this(new double[length], new double[length]);
     }
 
-    /** A sum over the given arrays, which must be zero and of the same length. */
+    /** An empty sum over the given arrays, which must be of the same length; their content does not matter. */
     public WeightedSum(double[] hi, double[] lo) {
+        if (hi.length != lo.length) {
+            throw new IllegalArgumentException("hi has " + hi.length + " values, lo " + lo.length);
+        }
         this.hi = hi;
         this.lo = lo;
     }
@@ -44,10 +54,16 @@ public class WeightedSum {
         if (delta.length != hi.length) {
             throw new IllegalArgumentException("delta has " + delta.length + " values, the sum " + hi.length);
         }
-        if (delta.length <= MAX_SCRATCH) {
-            addBlocked(hi, lo, delta, weight, scratch(delta.length));
-        } else {
+        if (delta.length > MAX_SCRATCH) {
+            if (totalWeight == 0) {
+                Arrays.fill(hi, 0.0);
+                Arrays.fill(lo, 0.0);
+            }
             addScalar(hi, lo, delta, weight);
+        } else if (totalWeight == 0) {
+            setBlocked(hi, lo, delta, weight, scratch(delta.length));
+        } else {
+            addBlocked(hi, lo, delta, weight, scratch(delta.length));
         }
         totalWeight += weight;
     }
@@ -70,9 +86,7 @@ public class WeightedSum {
         int n = d.length;
         for (int from = 0; from < n; from += BLOCK) {
             int to = Math.min(n, from + BLOCK);
-            for (int i = from; i < to; i++) {
-                t[i] = d[i];
-            }
+            widen(d, t, from, to);
             for (int i = from; i < to; i++) {
                 double x = w * t[i];
                 double a = h[i];
@@ -82,6 +96,31 @@ public class WeightedSum {
                 h[i] = s;
                 l[i] += err;
             }
+        }
+    }
+
+    /**
+     * Writes weight * delta over whatever the arrays held: bit for bit what {@link #addBlocked} gives on zeros.
+     * There, 0.0 + x is x with a negative zero made positive, and the rounding error is +0.0. Blocked and
+     * indexed as {@link #addBlocked} is, for the same reason.
+     */
+    static void setBlocked(double[] h, double[] l, float[] d, long weight, double[] t) {
+        double w = weight;
+        int n = d.length;
+        for (int from = 0; from < n; from += BLOCK) {
+            int to = Math.min(n, from + BLOCK);
+            widen(d, t, from, to);
+            for (int i = from; i < to; i++) {
+                h[i] = 0.0 + w * t[i];
+                l[i] = 0.0;
+            }
+        }
+    }
+
+    /** One block's floats as doubles, at the same indexes in {@code t} (small enough for C2 to inline). */
+    private static void widen(float[] d, double[] t, int from, int to) {
+        for (int i = from; i < to; i++) {
+            t[i] = d[i];
         }
     }
 
@@ -101,6 +140,7 @@ public class WeightedSum {
 
     /** The weighted sum at coordinate i, divided by {@code divisor}. */
     public double mean(int i, double divisor) {
-        return (hi[i] + lo[i]) / divisor;
+        // An empty sum's arrays may hold anything (see the class comment); its value is zero.
+        return (totalWeight == 0 ? 0.0 : hi[i] + lo[i]) / divisor;
     }
 }

@@ -561,7 +561,7 @@ public final class RoundCoordinator implements Serializable {
         ModelManifest initial = decodeManifest(s.initialManifest);
         ModelManifest manifest = ModelManifest.newBuilder(initial)
                 .setVersion(version).setProducedByRound(s.round).setDigest(digest).setCreatedAtMs(now).build();
-        out.send(Routed.of(topics().models(), "manifest", WireCodec.get().encode(manifest)));
+        out.send(Routed.of(topics().models(), Topics.MANIFEST_KEY, WireCodec.get().encode(manifest)));
 
         SummaryDraft draft = s.drafts.get(s.round);
         for (String client : draft.participants) {

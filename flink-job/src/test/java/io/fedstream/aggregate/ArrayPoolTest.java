@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class ArrayPoolTest {
 
     @Test
-    void aReleasedSumComesBackZeroedAndGivesTheSameResultAsANewOne() {
+    void aReleasedSumsArraysComeBackAsAnEmptySumThatGivesTheSameResultAsANewOne() {
         ArrayPool pool = new ArrayPool(1 << 20);
         float[] delta = {1.5f, -2.25f, 3e-8f, 7f};
         WeightedSum first = pool.sum(delta.length);
@@ -20,12 +20,13 @@ class ArrayPoolTest {
         pool.release(first);
 
         WeightedSum again = pool.sum(delta.length);
-        // The same arrays, so nothing new was allocated, and no trace of the earlier round.
+        // The same arrays, so nothing new was allocated; they still hold the earlier round's sum, which must not
+        // count: the sum is empty, and its first update overwrites them.
         assertSame(hi, again.hi);
         assertSame(lo, again.lo);
-        assertArrayEquals(new double[delta.length], again.hi);
-        assertArrayEquals(new double[delta.length], again.lo);
+        assertEquals(4.5, again.hi[0]);
         assertEquals(0, again.totalWeight);
+        assertEquals(0.0, again.mean(0, 1.0));
 
         again.add(delta, 5);
         WeightedSum fresh = new WeightedSum(delta.length);
@@ -54,8 +55,8 @@ class ArrayPoolTest {
         pool.release(a);
         pool.release(b);
         assertEquals(128, pool.bytes());
-        assertSame(a, pool.zeroedDoubles(16));
-        assertNotSame(b, pool.zeroedDoubles(16));
+        assertSame(a, pool.doubles(16));
+        assertNotSame(b, pool.doubles(16));
         assertEquals(0, pool.bytes());
     }
 }

@@ -307,6 +307,78 @@ class FedAvgTest {
     }
 
     /**
+     * An empty sum over arrays that still hold an earlier round's values (or anything) gives, bit for bit, what
+     * the plain TwoSum loop gives over zeros: on the blocked path, and on the scalar one for vectors beyond the
+     * scratch limit.
+     */
+    @Test
+    void anEmptySumOverUsedArraysEqualsThePlainLoopOverZeros() {
+        Random r = new Random(41);
+        for (int length : new int[] {1, WeightedSum.BLOCK + 1, io.fedstream.chunk.ChunkLayout.DEFAULT_CHUNK_FLOATS,
+                WeightedSum.MAX_SCRATCH + 3}) {
+            double[] hi = new double[length];
+            double[] lo = new double[length];
+            WeightedSum used = new WeightedSum(garbage(r, length), garbage(r, length));
+            for (int c = 0; c < 4; c++) {
+                float[] delta = randomFloats(r, length, Math.pow(10, -20 + 40 * r.nextDouble()));
+                if (c == 0) {
+                    // The first update is written over the old content: zeros of both signs must come out as
+                    // adding them to +0.0 makes them.
+                    delta[0] = -0f;
+                    delta[length - 1] = 0f;
+                }
+                long w = c == 2 ? -(1 + r.nextInt(1000)) : 1 + r.nextInt(100_000);
+                WeightedSum.addScalar(hi, lo, delta, w);
+                used.add(delta, w);
+                for (int i = 0; i < length; i++) {
+                    assertEquals(Double.doubleToRawLongBits(hi[i]), Double.doubleToRawLongBits(used.hi[i]),
+                            "hi[" + i + "] of " + length + " after update " + c);
+                    assertEquals(Double.doubleToRawLongBits(lo[i]), Double.doubleToRawLongBits(used.lo[i]),
+                            "lo[" + i + "] of " + length + " after update " + c);
+                }
+            }
+        }
+    }
+
+    /** Everything added subtracted again: the sum is zero whatever its arrays hold, and starts afresh. */
+    @Test
+    void aSumEmptiedBySubtractionIsZeroAndStartsAfresh() {
+        Random r = new Random(43);
+        int length = 3 * WeightedSum.BLOCK + 5;
+        WeightedSum sum = new WeightedSum(garbage(r, length), garbage(r, length));
+        assertEquals(0.0, sum.mean(5, 7.0), "an empty sum over old arrays is zero");
+        float[] a = randomFloats(r, length, 1.0);
+        float[] b = randomFloats(r, length, 1e-3);
+        sum.add(a, 3);
+        sum.add(b, 5);
+        sum.add(a, -3);
+        sum.add(b, -5);
+        assertEquals(0, sum.totalWeight);
+        for (int i = 0; i < length; i++) {
+            assertEquals(0.0, sum.mean(i, 1.0), "coordinate " + i);
+        }
+        float[] c = randomFloats(r, length, 10.0);
+        sum.add(c, 2);
+        WeightedSum fresh = new WeightedSum(length);
+        fresh.add(c, 2);
+        assertArrayEquals(fresh.hi, sum.hi);
+        assertArrayEquals(fresh.lo, sum.lo);
+    }
+
+    /** Old content of every kind, NaN and infinities included: none of it may show through. */
+    private static double[] garbage(Random r, int n) {
+        double[] a = new double[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = switch (i % 4) {
+                case 0 -> Double.NaN;
+                case 1 -> Double.NEGATIVE_INFINITY;
+                default -> r.nextGaussian() * 1e6;
+            };
+        }
+        return a;
+    }
+
+    /**
      * Leaving a client out by subtracting its update again (negative weight) gives the model of the others alone,
      * bit for bit: a round recomputed from exactly its participants has the same digest.
      */

@@ -11,6 +11,11 @@ public final class Topics {
     /** Ids become part of topic names; dots separate name parts, so ids may not contain them. */
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,100}");
     private static final String PREFIX = "fedstream.";
+    /**
+     * Key of every manifest on the models topic, where chunks are keyed by their index: with one key, all
+     * manifests go to one partition, in the order they were written.
+     */
+    public static final String MANIFEST_KEY = "manifest";
 
     private final String federation;
 
