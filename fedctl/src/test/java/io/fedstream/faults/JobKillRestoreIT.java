@@ -80,6 +80,13 @@ class JobKillRestoreIT {
                     // Round 1's summary comes once every client has evaluated model 2, i.e. is training round 2.
                     follow.await(RoundSummary.class, s -> s.getRound() == 1, TIMEOUT,
                             () -> ProcessGroup.requireAlive(job[0]), "round 1's summary");
+                    // On a loaded machine round 1 can end before the first checkpoint completes; the kill must
+                    // leave one to restore from, as a crash after the job's first checkpoint interval would.
+                    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+                    while (CheckpointLocator.latest(checkpoints).isEmpty() && System.nanoTime() < deadline) {
+                        ProcessGroup.requireAlive(job[0]);
+                        Thread.sleep(100);
+                    }
                     job[0].kill();
                     Optional<Path> latest = CheckpointLocator.latest(checkpoints);
                     assertTrue(latest.isPresent(), "no completed checkpoint under " + checkpoints);
