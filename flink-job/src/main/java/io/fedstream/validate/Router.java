@@ -4,6 +4,7 @@ import io.fedstream.aggregate.ChunkInput;
 import io.fedstream.avro.ModelChunk;
 import io.fedstream.avro.UpdateChunk;
 import io.fedstream.chunk.Digests;
+import io.fedstream.chunk.Floats;
 import io.fedstream.protocol.Topics;
 import io.fedstream.protocol.serde.WireCodec;
 import io.fedstream.protocol.serde.WireFormatException;
@@ -154,11 +155,10 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
         if (!Digests.sha256Hex(uc.getData()).equals(uc.getChunkDigest())) {
             return "DIGEST_MISMATCH:chunk " + uc.getChunkIndex() + " does not hash to its digest";
         }
-        FloatBuffer values = uc.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-        for (int i = 0; i < values.limit(); i++) {
-            if (!Float.isFinite(values.get(i))) {
-                return "NON_FINITE:value " + values.get(i) + " at offset " + (uc.getOffset() + i);
-            }
+        int bad = Floats.firstNonFinite(uc.getData());
+        if (bad >= 0) {
+            FloatBuffer values = uc.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            return "NON_FINITE:value " + values.get(bad) + " at offset " + (uc.getOffset() + bad);
         }
         return null;
     }

@@ -57,4 +57,84 @@ class DigestsAndFloatsTest {
     void partialFloatIsRejected() {
         assertThrows(IllegalArgumentException.class, () -> Floats.fromBytes(ByteBuffer.wrap(new byte[7])));
     }
+
+    /** The first non-finite value by the plain definition, for the wire bytes of {@code values}. */
+    private static int firstNonFiniteByDefinition(int[] bits) {
+        for (int i = 0; i < bits.length; i++) {
+            if (!Float.isFinite(Float.intBitsToFloat(bits[i]))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** {@code bits} as little-endian float32 bytes, after {@code lead} bytes of padding. */
+    private static byte[] wire(int lead, int[] bits) {
+        ByteBuffer b = ByteBuffer.allocate(lead + 4 * bits.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < bits.length; i++) {
+            b.putInt(lead + 4 * i, bits[i]);
+        }
+        return b.array();
+    }
+
+    @Test
+    void firstNonFiniteAgreesWithFloatIsFiniteForEveryExponentAndSign() {
+        // Each exponent (0 to 255) with both signs and mantissas from zero (infinities) through quiet and signalling
+        // NaN payloads, alone among finite values, at every position of a short vector and behind padding of 0-3
+        // bytes (a chunk's values start anywhere in its Kafka record).
+        int[] mantissas = {0, 1, 0x3fffff, 0x400000, 0x7fffff};
+        for (int exponent = 0; exponent < 256; exponent++) {
+            for (int sign = 0; sign < 2; sign++) {
+                for (int mantissa : mantissas) {
+                    int probe = sign << 31 | exponent << 23 | mantissa;
+                    for (int at = 0; at < 5; at++) {
+                        int[] bits = new int[5];
+                        java.util.Arrays.fill(bits, Float.floatToRawIntBits(-Float.MAX_VALUE));
+                        bits[at] = probe;
+                        int expected = firstNonFiniteByDefinition(bits);
+                        for (int lead = 0; lead < 4; lead++) {
+                            assertEquals(expected, Floats.firstNonFinite(wire(lead, bits), lead, bits.length),
+                                    Integer.toHexString(probe) + " at " + at + " behind " + lead + " bytes");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void firstNonFiniteFindsTheFirstOfSeveralInRandomVectors() {
+        java.util.Random random = new java.util.Random(42);
+        for (int trial = 0; trial < 2_000; trial++) {
+            int[] bits = new int[1 + random.nextInt(300)];
+            for (int i = 0; i < bits.length; i++) {
+                bits[i] = random.nextInt();
+                if (random.nextInt(200) == 0) {
+                    bits[i] |= 0x7f800000;
+                } else if ((bits[i] & 0x7f800000) == 0x7f800000) {
+                    bits[i] ^= 0x00800000;
+                }
+            }
+            assertEquals(firstNonFiniteByDefinition(bits), Floats.firstNonFinite(ByteBuffer.wrap(wire(0, bits))), "trial " + trial);
+        }
+    }
+
+    @Test
+    void firstNonFiniteReadsOnlyTheBufferItIsGiven() {
+        int[] bits = {Float.floatToRawIntBits(Float.NaN), Float.floatToRawIntBits(1f), Float.floatToRawIntBits(2f),
+                Float.floatToRawIntBits(Float.NEGATIVE_INFINITY), Float.floatToRawIntBits(3f)};
+        byte[] bytes = wire(0, bits);
+        // Values 1-2 of the array, through a slice, a read-only view (no accessible array) and a direct buffer.
+        ByteBuffer middle = ByteBuffer.wrap(bytes, 4, 8).slice();
+        assertEquals(-1, Floats.firstNonFinite(middle));
+        assertEquals(-1, Floats.firstNonFinite(middle.asReadOnlyBuffer()));
+        ByteBuffer fromTwo = ByteBuffer.wrap(bytes, 4, 16);
+        assertEquals(2, Floats.firstNonFinite(fromTwo));
+        assertEquals(2, Floats.firstNonFinite(fromTwo.asReadOnlyBuffer()));
+        ByteBuffer direct = ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
+        assertEquals(0, Floats.firstNonFinite(direct));
+        assertEquals(0, direct.position(), "the check must not consume the buffer");
+        assertEquals(-1, Floats.firstNonFinite(bytes, 4, 2));
+        assertEquals(-1, Floats.firstNonFinite(bytes, 0, 0));
+    }
 }
