@@ -374,11 +374,11 @@ public final class Bench {
             m.put("firstSentToManifestMBps", updates * updateBytes / 1e6 / fromSent);
             m.put("lastCommitToManifestSeconds", (manifest - lastCommit) / 1e9);
             m.put("manifestReadHereAfterSeconds", (r.manifestSeenNanos(round + 1) - manifest) / 1e9);
-            // The window in two: reading, checking and summing the updates up to the coordinator's decision (its
-            // own clock, the same machine's), then finishing, writing and reading back the new model.
             // Wall-clock times of the window, to line a round up with the job's log or with CPU samples.
             long startMs = BenchFederation.wallClockMs(start);
             long manifestMs = BenchFederation.wallClockMs(manifest);
+            // The window in two: reading, checking and summing the updates up to the coordinator's decision (its
+            // own clock, the same machine's), then finishing, writing and reading back the new model.
             Long decided = decidedAtMs.get(round);
             double toDecision = decided == null ? Double.NaN : (decided - startMs) / 1e3;
             double afterDecision = decided == null ? Double.NaN : (manifestMs - decided) / 1e3;
