@@ -21,7 +21,7 @@ public class FederationState {
     public int chunkCount;
     public long totalFloats;
     public int chunkFloats;
-    /** Digest of every committed model version. */
+    /** Digest of the newest committed model version and of the one before, by version. */
     public Map<Integer, String> modelDigests = new HashMap<>();
 
     public List<String> selected = new ArrayList<>();
@@ -38,8 +38,8 @@ public class FederationState {
     public long decidedAtMs;
     public Map<String, CommitInfo> commits = new TreeMap<>();
     /**
-     * Update digest of every participant of every decided round (round, then client), so a replayed commit of an
-     * aggregated update is known as a duplicate after its round is over.
+     * Update digest of every participant of the last decided rounds (round, then client), so a replayed commit of
+     * an aggregated update is known as a duplicate after its round is over ({@code RoundCoordinator.REMEMBERED_ROUNDS}).
      */
     public Map<Integer, Map<String, String>> aggregatedDigests = new HashMap<>();
     public List<String> nextRecipients = new ArrayList<>();

@@ -62,6 +62,14 @@ public final class RoundCoordinator implements Serializable {
     /** Held records of rounds not started yet, at most; past it, such records are treated as if no round waited. */
     static final int MAX_HELD = 200_000;
 
+    /**
+     * Decided rounds whose participants' update digests are kept, so that a commit sent again for one of them
+     * (a restarted sidecar, a producer retry) is ignored as a duplicate. The federation's state must not grow
+     * with the number of rounds: a commit of an older round is treated as any late one (the late-updates
+     * topic, nothing lost).
+     */
+    static final int REMEMBERED_ROUNDS = 16;
+
     public void handle(FederationState s, RoundEvent e, long now, CoordinatorOutput out) {
         switch (e.type) {
             case "Rejected" -> {
@@ -481,6 +489,8 @@ public final class RoundCoordinator implements Serializable {
             digests.put(client, s.commits.get(client).updateDigest);
         }
         s.aggregatedDigests.put(s.round, digests);
+        int oldest = s.round - REMEMBERED_ROUNDS + 1;
+        s.aggregatedDigests.keySet().removeIf(round -> round < oldest);
         int next = s.round + 1;
         List<String> live = eligible(s, now);
         List<String> recipients = next < settings.rounds()
@@ -558,6 +568,8 @@ public final class RoundCoordinator implements Serializable {
         int version = s.round + 1;
         String digest = Digests.composite(s.specFingerprint, ordered);
         s.modelDigests.put(version, digest);
+        // Plans and commits name only the model of the round that runs (the previous one is kept for good measure).
+        s.modelDigests.keySet().removeIf(v -> v < version - 1);
         ModelManifest initial = decodeManifest(s.initialManifest);
         ModelManifest manifest = ModelManifest.newBuilder(initial)
                 .setVersion(version).setProducedByRound(s.round).setDigest(digest).setCreatedAtMs(now).build();

@@ -32,6 +32,7 @@ import io.fedstream.wire.Routed;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -1072,6 +1073,36 @@ class RoundCoordinatorTest {
     }
 
     // ------------------------------------------------------------------ small things
+
+    @Test
+    void theFederationsStateDoesNotGrowWithTheNumberOfRounds() throws Exception {
+        int remembered = RoundCoordinator.REMEMBERED_ROUNDS;
+        int rounds = 3 * remembered;
+        use(settings(3, 3, rounds + 1));
+        startRound0();
+        String base = manifest0.getDigest();
+        Map<Integer, UpdateCommit> commitsOfA = new HashMap<>();
+        for (int r = 0; r < rounds; r++) {
+            for (String client : List.of("a", "b", "c")) {
+                UpdateCommit c = update(client, r, 100 + r, base);
+                if (client.equals("a")) {
+                    commitsOfA.put(r, c);
+                }
+            }
+            assertEquals(List.of(r), out.decisions.stream().map(RoundDecision::getRound).toList());
+            base = modelDone(r);
+            assertEquals(List.of(r + 1), out.plans.stream().map(PlanOrder::round).toList());
+            out.clear();
+            assertEquals(Math.min(r + 1, remembered), state.aggregatedDigests.size(), "rounds remembered after round " + r);
+            assertTrue(state.modelDigests.size() <= 2, "model digests kept: " + state.modelDigests.keySet());
+        }
+        assertEquals(base, state.modelDigests.get(rounds), "the model the running round trains on");
+        // A commit of the oldest remembered round, sent again, is still known as a duplicate ...
+        commit(commitsOfA.get(rounds - remembered));
+        assertTrue(out.isEmpty() && out.rejectedMetrics.isEmpty(), "a replayed commit of a remembered round");
+        // ... one of the round before is late, as any other commit of a closed round.
+        expectRejected(commitsOfA.get(rounds - remembered - 1), RejectReason.LATE_UPDATE, 0, 99);
+    }
 
     @Test
     void duplicateOfTheLastNeededCommitDoesNotDecideTwice() throws Exception {
