@@ -84,7 +84,11 @@ public final class BenchFederation {
         List<SyntheticClient> clients = Collections.synchronizedList(new ArrayList<>());
         List<Thread> threads = new ArrayList<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        ManifestWatcher watcher = new ManifestWatcher(c.bootstrapServers, topics).start();
+        // At-least-once, a round ends when the broker appends its manifest, and the topic's append time says when:
+        // each manifest is read once a client has its model, outside the timed windows. Exactly-once, a round ends
+        // when a reader can see its manifest, and the watcher follows the topic.
+        ManifestWatcher watcher = new ManifestWatcher(c.bootstrapServers, topics,
+                c.delivery != JobSettings.Delivery.AT_LEAST_ONCE).start();
         boolean finished = false;
         String problem = null;
         try {
@@ -113,9 +117,25 @@ public final class BenchFederation {
             }
             threads.forEach(Thread::start);
             long deadline = started + c.timeout.toNanos();
+            int caughtUp = 0;
             while (true) {
+                if (!watcher.live()) {
+                    // A client that has the model of a round found its manifest before it: that window is over.
+                    while (caughtUp < c.rounds && anyReady(clients, caughtUp + 1)) {
+                        if (!watcher.catchUp(++caughtUp, Duration.ofSeconds(60))) {
+                            problem = "the manifest of model version " + caughtUp + " is not on " + topics.models();
+                            break;
+                        }
+                    }
+                }
+                if (problem != null) {
+                    break;
+                }
                 if (clients.stream().allMatch(SyntheticClient::finished)) {
                     finished = true;
+                    if (!watcher.catchUp(c.rounds, Duration.ofSeconds(60))) {
+                        problem = "the manifest of model version " + c.rounds + " is not on " + topics.models();
+                    }
                     break;
                 }
                 if (failure.get() != null) {
@@ -176,6 +196,11 @@ public final class BenchFederation {
             throw new IllegalStateException("federation " + c.federation + ": " + problem);
         }
         return new Result(c, topics, initial, new ArrayList<>(clients), watcher, jobReport, elapsed, finished);
+    }
+
+    /** True if a client has read the plan and the whole base model of {@code round}. */
+    private static boolean anyReady(List<SyntheticClient> clients, int round) {
+        return clients.stream().anyMatch(s -> s.readyNanos(round) != null);
     }
 
     private static String progress(List<SyntheticClient> clients) {
@@ -248,13 +273,22 @@ public final class BenchFederation {
          * broker (at-least-once), or read here (exactly-once: readable when the job's transaction commits).
          */
         public Long manifestNanos(int version) {
+            if (watcher.live()) {
+                return watcher.seenNanos(version);
+            }
             Long appended = watcher.appendedNanos(version);
-            return config.delivery == JobSettings.Delivery.AT_LEAST_ONCE && appended != null ? appended : watcher.seenNanos(version);
+            if (appended == null && watcher.manifest(version) != null) {
+                throw new IllegalStateException(topics.models() + " does not stamp its records with their append time");
+            }
+            return appended;
         }
 
-        /** nanoTime when the manifest of model {@code version} was read here. */
+        /**
+         * nanoTime when the manifest of model {@code version} was read here as the rounds ran, or null if the
+         * manifests were read after them (at-least-once: see {@link ManifestWatcher}).
+         */
         public Long manifestSeenNanos(int version) {
-            return watcher.seenNanos(version);
+            return watcher.live() ? watcher.seenNanos(version) : null;
         }
 
         public ModelManifest manifest(int version) {

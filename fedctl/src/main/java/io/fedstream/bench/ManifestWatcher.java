@@ -22,10 +22,17 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteBufferDeserializer;
 
 /**
- * Follows a federation's models topic ({@code read_committed}) and notes when each model version's manifest
- * was read here and, if the topic stamps records with the broker's append time, when the broker appended it.
+ * Reads a federation's models topic ({@code read_committed}) and notes when each model version's manifest was
+ * read here and, if the topic stamps records with the broker's append time, when the broker appended it.
  * It reads only the partition that the manifests' key puts them in, and skips the chunks there by their key,
- * unread: the other partitions hold chunks only, and fetching them would load the broker while a round is timed.
+ * unread: the other partitions hold chunks only.
+ * <p>
+ * A live watcher follows the topic from {@link #start()}, as a client would: what it notes is when a reader
+ * here could see each manifest, which is what a round's end is when the append time does not tell it (an
+ * exactly-once job's manifest is readable only once its transaction commits). Otherwise the broker's append
+ * time is the end, and the watcher reads only when asked to {@link #catchUp}, which the benchmark does after
+ * each round's window: even that one partition carries half of every new model, and fetching it would load the
+ * machine while a round is timed.
  */
 final class ManifestWatcher implements Runnable, AutoCloseable {
     private static final byte[] MANIFEST_KEY = Topics.MANIFEST_KEY.getBytes(StandardCharsets.UTF_8);
@@ -35,10 +42,12 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
     private final Map<Integer, Long> seenNanos = new ConcurrentHashMap<>();
     private final Map<Integer, Long> appendedNanos = new ConcurrentHashMap<>();
     private final Map<Integer, ModelManifest> manifests = new ConcurrentHashMap<>();
+    private final boolean live;
     private volatile boolean stopped;
     private final Thread thread;
 
-    ManifestWatcher(String bootstrapServers, Topics topics) {
+    /** {@code live}: follows the topic from {@link #start()}; otherwise reads it only in {@link #catchUp}. */
+    ManifestWatcher(String bootstrapServers, Topics topics, boolean live) {
         // Large fetches: the watcher reads past every 1 MiB model chunk to reach the manifests, and must not lag.
         // Values stay views of the fetched bytes: copying every chunk would load the machine while a round is timed.
         this.consumer = new KafkaConsumer<>(TopicScan.properties(bootstrapServers, Map.of(
@@ -46,13 +55,40 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
                 "fetch.max.bytes", String.valueOf(64 * 1024 * 1024))),
                 new ByteArrayDeserializer(), new ByteBufferDeserializer());
         this.topic = topics.models();
+        this.live = live;
         this.thread = new Thread(this, "bench-manifest-watcher-" + topics.federation());
         this.thread.setDaemon(true);
     }
 
     ManifestWatcher start() {
-        thread.start();
+        if (live) {
+            thread.start();
+        }
         return this;
+    }
+
+    /**
+     * Until the manifest of {@code version} is here or {@code timeout} has passed: a live watcher waits for its
+     * thread, any other reads the topic in the calling thread. True if the manifest is here.
+     */
+    boolean catchUp(int version, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        if (!live) {
+            assign();
+        }
+        while (manifests.get(version) == null && System.nanoTime() < deadline) {
+            if (live) {
+                Thread.sleep(20);
+            } else {
+                pollOnce();
+            }
+        }
+        return manifests.get(version) != null;
+    }
+
+    /** True if this watcher follows the topic as it is written (see the class comment). */
+    boolean live() {
+        return live;
     }
 
     /** nanoTime when the manifest of {@code version} was first read, or null. */
@@ -75,33 +111,44 @@ final class ManifestWatcher implements Runnable, AutoCloseable {
     @Override
     public void run() {
         try {
-            List<TopicPartition> parts = List.of(manifestPartition(topic,
-                    consumer.partitionsFor(topic, Duration.ofSeconds(30)).size()));
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
+            assign();
             while (!stopped) {
-                for (ConsumerRecord<byte[], ByteBuffer> r : consumer.poll(Duration.ofMillis(100))) {
-                    if (!Arrays.equals(MANIFEST_KEY, r.key())) {
-                        continue;
-                    }
-                    long now = System.nanoTime();
-                    try {
-                        if (WireCodec.get().decode(Floats.bytesOf(r.value())) instanceof ModelManifest m) {
-                            seenNanos.putIfAbsent(m.getVersion(), now);
-                            if (r.timestampType() == TimestampType.LOG_APPEND_TIME) {
-                                long ago = Math.max(0, System.currentTimeMillis() - r.timestamp());
-                                appendedNanos.putIfAbsent(m.getVersion(), now - ago * 1_000_000);
-                            }
-                            manifests.putIfAbsent(m.getVersion(), m);
-                        }
-                    } catch (WireFormatException e) {
-                        // Not ours to judge; the job rejects it.
-                    }
-                }
+                pollOnce();
             }
         } catch (WakeupException e) {
             if (!stopped) {
                 throw e;
+            }
+        }
+    }
+
+    private void assign() {
+        if (!consumer.assignment().isEmpty()) {
+            return;
+        }
+        List<TopicPartition> parts = List.of(manifestPartition(topic,
+                consumer.partitionsFor(topic, Duration.ofSeconds(30)).size()));
+        consumer.assign(parts);
+        consumer.seekToBeginning(parts);
+    }
+
+    private void pollOnce() {
+        for (ConsumerRecord<byte[], ByteBuffer> r : consumer.poll(Duration.ofMillis(100))) {
+            if (!Arrays.equals(MANIFEST_KEY, r.key())) {
+                continue;
+            }
+            long now = System.nanoTime();
+            try {
+                if (WireCodec.get().decode(Floats.bytesOf(r.value())) instanceof ModelManifest m) {
+                    seenNanos.putIfAbsent(m.getVersion(), now);
+                    if (r.timestampType() == TimestampType.LOG_APPEND_TIME) {
+                        long ago = Math.max(0, System.currentTimeMillis() - r.timestamp());
+                        appendedNanos.putIfAbsent(m.getVersion(), now - ago * 1_000_000);
+                    }
+                    manifests.putIfAbsent(m.getVersion(), m);
+                }
+            } catch (WireFormatException e) {
+                // Not ours to judge; the job rejects it.
             }
         }
     }
