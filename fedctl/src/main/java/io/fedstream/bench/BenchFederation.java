@@ -121,21 +121,16 @@ public final class BenchFederation {
             while (true) {
                 if (!watcher.live()) {
                     // A client that has the model of a round found its manifest before it: that window is over.
-                    while (caughtUp < c.rounds && anyReady(clients, caughtUp + 1)) {
-                        if (!watcher.catchUp(++caughtUp, Duration.ofSeconds(60))) {
-                            problem = "the manifest of model version " + caughtUp + " is not on " + topics.models();
-                            break;
-                        }
+                    while (problem == null && caughtUp < c.rounds && anyReady(clients, caughtUp + 1)) {
+                        problem = awaitManifest(watcher, ++caughtUp, topics);
                     }
-                }
-                if (problem != null) {
-                    break;
+                    if (problem != null) {
+                        break;
+                    }
                 }
                 if (clients.stream().allMatch(SyntheticClient::finished)) {
                     finished = true;
-                    if (!watcher.catchUp(c.rounds, Duration.ofSeconds(60))) {
-                        problem = "the manifest of model version " + c.rounds + " is not on " + topics.models();
-                    }
+                    problem = awaitManifest(watcher, c.rounds, topics);
                     break;
                 }
                 if (failure.get() != null) {
@@ -196,6 +191,12 @@ public final class BenchFederation {
             throw new IllegalStateException("federation " + c.federation + ": " + problem);
         }
         return new Result(c, topics, initial, new ArrayList<>(clients), watcher, jobReport, elapsed, finished);
+    }
+
+    /** Null once the watcher has the manifest of model {@code version}, or what is wrong if it does not come. */
+    private static String awaitManifest(ManifestWatcher watcher, int version, Topics topics) throws InterruptedException {
+        return watcher.catchUp(version, Duration.ofSeconds(60)) ? null
+                : "the manifest of model version " + version + " is not on " + topics.models();
     }
 
     /** True if a client has read the plan and the whole base model of {@code round}. */

@@ -58,7 +58,7 @@ class DigestsAndFloatsTest {
         assertThrows(IllegalArgumentException.class, () -> Floats.fromBytes(ByteBuffer.wrap(new byte[7])));
     }
 
-    /** The first non-finite value by the plain definition, for the wire bytes of {@code values}. */
+    /** Index of the first non-finite value of {@code bits} by the plain definition, or -1. */
     private static int firstNonFiniteByDefinition(int[] bits) {
         for (int i = 0; i < bits.length; i++) {
             if (!Float.isFinite(Float.intBitsToFloat(bits[i]))) {
