@@ -206,7 +206,7 @@ class BadInputIT extends WithKafka {
         float[] shortChunk = new float[Harness.CHUNK_FLOATS - 10];
         java.util.Arrays.fill(shortChunk, 0.25f);
         List<RawSender.Sent> s = send(h, c.id(), update(h, r, c.id(), c.samples(), plan.getBaseModelDigest())
-                .chunk(1, b -> b.setData(bytes(shortChunk)).setChunkDigest(Digests.sha256Hex(Floats.toBytes(shortChunk, 0, shortChunk.length))))
+                .chunk(1, b -> b.setData(bytes(shortChunk)).setChunkDigest(Digests.updateChunkDigest(Floats.toBytes(shortChunk, 0, shortChunk.length))))
                 .reseal(h.fingerprint));
         expect("a chunk of the wrong length", s.get(1), "WRONG_LENGTH", By.AGGREGATOR, r);
         expect("the commit of an update with a chunk of the wrong length", commitOf(s), "WRONG_LENGTH", By.COORDINATOR, r);
@@ -221,7 +221,7 @@ class BadInputIT extends WithKafka {
         float[] data = poison(Harness.CHUNK_FLOATS);
         data[17] = value;
         List<RawSender.Sent> s = send(h, c.id(), update(h, r, c.id(), c.samples(), plan.getBaseModelDigest())
-                .chunk(chunk, b -> b.setData(bytes(data)).setChunkDigest(Digests.sha256Hex(Floats.toBytes(data, 0, data.length))))
+                .chunk(chunk, b -> b.setData(bytes(data)).setChunkDigest(Digests.updateChunkDigest(Floats.toBytes(data, 0, data.length))))
                 .reseal(h.fingerprint));
         expect("a chunk with " + value, s.get(chunk), "NON_FINITE", By.ROUTER, r);
         expect("the commit of an update with " + value, commitOf(s), "NON_FINITE", By.COORDINATOR, r);
@@ -231,7 +231,7 @@ class BadInputIT extends WithKafka {
     private void chunkDigest(Harness h, ScriptedClient c, RoundPlan plan, int chunk) throws Exception {
         int r = plan.getRound();
         List<RawSender.Sent> s = send(h, c.id(), update(h, r, c.id(), c.samples(), plan.getBaseModelDigest())
-                .chunk(chunk, b -> b.setChunkDigest(Digests.sha256Hex(("not chunk " + chunk).getBytes(StandardCharsets.UTF_8))))
+                .chunk(chunk, b -> b.setChunkDigest(Digests.updateChunkDigest(("not chunk " + chunk).getBytes(StandardCharsets.UTF_8))))
                 .reseal(h.fingerprint));
         expect("a chunk whose digest does not match", s.get(chunk), "DIGEST_MISMATCH", By.ROUTER, r);
         expect("the commit of an update with a bad chunk digest", commitOf(s), "DIGEST_MISMATCH", By.COORDINATOR, r);

@@ -88,7 +88,7 @@ final class Reference {
                     float[] delta = new float[length];
                     for (UpdateChunk u : since.values()) {
                         byte[] data = Floats.bytesOf(u.getData());
-                        digests.add(Digests.sha256Hex(data));
+                        digests.add(Digests.updateChunkDigest(data));
                         float[] values = Floats.fromBytes(u.getData());
                         System.arraycopy(values, 0, delta, (int) u.getOffset(), values.length);
                     }

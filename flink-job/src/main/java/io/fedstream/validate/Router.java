@@ -152,7 +152,7 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
         if (uc.getData().remaining() == 0 || uc.getData().remaining() % Float.BYTES != 0) {
             return "WRONG_LENGTH:chunk data of " + uc.getData().remaining() + " bytes is not a non-empty float vector";
         }
-        if (!Digests.sha256Hex(uc.getData()).equals(uc.getChunkDigest())) {
+        if (!Digests.matchesUpdateChunk(uc.getData(), uc.getChunkDigest())) {
             return "DIGEST_MISMATCH:chunk " + uc.getChunkIndex() + " does not hash to its digest";
         }
         int bad = Floats.firstNonFinite(uc.getData());

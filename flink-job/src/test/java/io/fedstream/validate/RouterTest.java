@@ -138,7 +138,7 @@ class RouterTest {
         return UpdateChunk.newBuilder()
                 .setFederation(FED).setRound(round).setClientId(client).setChunkIndex(chunk).setChunkCount(3)
                 .setOffset(chunk * 4L).setSampleCount(250).setBaseModelDigest(BASE_DIGEST)
-                .setData(ByteBuffer.wrap(data)).setChunkDigest(Digests.sha256Hex(data));
+                .setData(ByteBuffer.wrap(data)).setChunkDigest(Digests.updateChunkDigest(data));
     }
 
     private static CheckIn checkIn(String federation, String client) {
@@ -200,7 +200,27 @@ class RouterTest {
     @Test
     void updateChunkDigestMismatch() throws Exception {
         WireRecord in = feed(T.clientUpdates("alice"),
-                update("alice", 2, 0, new float[] {1, 2, 3}).setChunkDigest(Digests.sha256Hex(new byte[] {1})).build());
+                update("alice", 2, 0, new float[] {1, 2, 3}).setChunkDigest(Digests.updateChunkDigest(new byte[] {1})).build());
+        singleReject(RejectReason.DIGEST_MISMATCH, in, "alice", 2);
+    }
+
+    @Test
+    void updateChunkWithTheSha256DigestOfAnOlderClientIsCheckedAsSuch() throws Exception {
+        byte[] data = Floats.toBytes(new float[] {1, 2, 3}, 0, 3);
+        feed(T.clientUpdates("alice"), update("alice", 2, 0, new float[] {1, 2, 3}).setChunkDigest(Digests.sha256Hex(data)).build());
+        assertEquals(1, side(Router.CHUNKS).size(), "a chunk that hashes to its SHA-256 digest is aggregated");
+        assertTrue(side(Router.REJECTS).isEmpty());
+
+        reset();
+        WireRecord in = feed(T.clientUpdates("alice"),
+                update("alice", 2, 1, new float[] {1, 2, 3}).setChunkDigest(Digests.sha256Hex(new byte[] {1})).build());
+        singleReject(RejectReason.DIGEST_MISMATCH, in, "alice", 2);
+    }
+
+    @Test
+    void updateChunkDigestOfAnUnknownFunctionIsAMismatch() throws Exception {
+        WireRecord in = feed(T.clientUpdates("alice"),
+                update("alice", 2, 0, new float[] {1, 2, 3}).setChunkDigest("md5:0123456789abcdef").build());
         singleReject(RejectReason.DIGEST_MISMATCH, in, "alice", 2);
     }
 

@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * Reassembles one model version from its chunks, in any order. Each chunk's floats are copied straight into
  * the result vector, so assembling holds one copy of the model plus the chunk being read. Every chunk is
- * checked against its own digest and the layout; the whole model against the expected model digest.
+ * checked against its own digest and the layout; the whole model against the expected model digest. It
+ * reassembles a client's update the same way ({@link #forUpdate}), whose chunks carry update chunk digests.
  */
 public final class ModelAssembler {
     private final int version;
@@ -18,6 +19,8 @@ public final class ModelAssembler {
     /** Learned from the first accepted chunk; -1 until then. */
     private long chunkFloats = -1;
     private final String[] digests;
+    /** Chunks carry update chunk digests ({@link Digests#updateChunkDigest}) instead of SHA-256. */
+    private final boolean update;
     private int received;
 
     public ModelAssembler(int version, String specFingerprint, long totalFloats, int chunkCount) {
@@ -30,6 +33,11 @@ public final class ModelAssembler {
      * one per version. Its old values are overwritten chunk by chunk; only a complete model is all new.
      */
     public ModelAssembler(int version, String specFingerprint, long totalFloats, int chunkCount, float[] into) {
+        this(version, specFingerprint, totalFloats, chunkCount, into, false);
+    }
+
+    private ModelAssembler(int version, String specFingerprint, long totalFloats, int chunkCount, float[] into,
+                           boolean update) {
         if (totalFloats <= 0 || totalFloats > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("cannot assemble a model of " + totalFloats + " floats in one array");
         }
@@ -40,6 +48,12 @@ public final class ModelAssembler {
         this.specFingerprint = specFingerprint;
         this.params = into != null && into.length == totalFloats ? into : new float[(int) totalFloats];
         this.digests = new String[chunkCount];
+        this.update = update;
+    }
+
+    /** Reassembles a client's update of {@code round}: a delta vector whose digest is the update digest. */
+    public static ModelAssembler forUpdate(int round, String specFingerprint, long totalFloats, int chunkCount) {
+        return new ModelAssembler(round, specFingerprint, totalFloats, chunkCount, null, true);
     }
 
     public static ModelAssembler forFirst(ModelChunk first) {
@@ -73,7 +87,7 @@ public final class ModelAssembler {
                 || !fitsLayout(index, offset, floats)) {
             return ChunkVerdict.WRONG_SHAPE;
         }
-        if (!Digests.sha256Hex(data).equals(digest)) {
+        if (!(update ? Digests.matchesUpdateChunk(data, digest) : Digests.sha256Hex(data).equals(digest))) {
             return ChunkVerdict.WRONG_DIGEST;
         }
         if (digests[index] != null) {

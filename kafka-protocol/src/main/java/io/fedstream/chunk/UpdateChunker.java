@@ -36,7 +36,7 @@ public final class UpdateChunker {
     public UpdateChunk chunk(int index) {
         int off = (int) layout.offset(index);
         byte[] data = Floats.toBytes(delta, off, layout.length(index));
-        String digest = Digests.sha256Hex(data);
+        String digest = Digests.updateChunkDigest(data);
         chunkDigests[index] = digest;
         return UpdateChunk.newBuilder()
                 .setFederation(federation).setRound(round).setClientId(clientId)

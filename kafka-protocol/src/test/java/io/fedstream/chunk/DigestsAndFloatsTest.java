@@ -2,8 +2,10 @@ package io.fedstream.chunk;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +26,31 @@ class DigestsAndFloatsTest {
         assertEquals(Digests.sha256Hex("abc".getBytes(StandardCharsets.US_ASCII)), Digests.sha256Hex(b));
         assertEquals(2, b.position(), "hashing must not consume the chunk's buffer");
         assertEquals(5, b.limit());
+    }
+
+    @Test
+    void updateChunkDigestIsTheCrc32cOfTheRemainingBytes() {
+        // The CRC-32C check value (RFC 3720, and every CRC catalogue): "123456789" -> e3069283.
+        assertEquals("crc32c:e3069283", Digests.updateChunkDigest("123456789".getBytes(StandardCharsets.US_ASCII)));
+        ByteBuffer b = ByteBuffer.wrap("xx123456789yy".getBytes(StandardCharsets.US_ASCII), 2, 9);
+        assertEquals("crc32c:e3069283", Digests.updateChunkDigest(b));
+        assertEquals(2, b.position(), "the checksum must not consume the chunk's buffer");
+        assertEquals(11, b.limit());
+    }
+
+    @Test
+    void anUpdateChunkMatchesItsChecksumOrTheSha256OfOlderClientsAndNothingElse() {
+        ByteBuffer data = ByteBuffer.wrap(Floats.toBytes(new float[] {1f, -2f, 3.5f}, 0, 3));
+        assertTrue(Digests.matchesUpdateChunk(data, Digests.updateChunkDigest(data)));
+        assertTrue(Digests.matchesUpdateChunk(data, Digests.sha256Hex(data)));
+
+        byte[] flipped = Floats.bytesOf(data);
+        flipped[5] ^= 1;
+        assertFalse(Digests.matchesUpdateChunk(ByteBuffer.wrap(flipped), Digests.updateChunkDigest(data)));
+        assertFalse(Digests.matchesUpdateChunk(ByteBuffer.wrap(flipped), Digests.sha256Hex(data)));
+        assertFalse(Digests.matchesUpdateChunk(data, "CRC32C:" + Digests.updateChunkDigest(data).substring(7)));
+        assertFalse(Digests.matchesUpdateChunk(data, Digests.sha256Hex(data).substring(1)));
+        assertFalse(Digests.matchesUpdateChunk(data, ""));
     }
 
     @Test

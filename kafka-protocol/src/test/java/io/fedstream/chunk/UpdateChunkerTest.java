@@ -41,7 +41,8 @@ class UpdateChunkerTest {
             assertEquals((long) i * chunkFloats, c.getOffset());
             assertEquals(1_200, c.getSampleCount());
             assertEquals(BASE, c.getBaseModelDigest());
-            assertEquals(Digests.sha256Hex(c.getData()), c.getChunkDigest(), "chunk digest covers the chunk bytes");
+            assertEquals(Digests.updateChunkDigest(c.getData()), c.getChunkDigest(), "chunk digest covers the chunk bytes");
+            assertTrue(Digests.matchesUpdateChunk(c.getData(), c.getChunkDigest()));
             chunkDigests.add(c.getChunkDigest());
 
             float[] part = Floats.fromBytes(c.getData());
@@ -57,7 +58,7 @@ class UpdateChunkerTest {
         // The job checks an UpdateCommit's digest by reassembling the chunks; both sides must agree.
         float[] delta = weights(3_500, 9);
         UpdateChunker chunker = new UpdateChunker("fed", 1, "bob", 10, BASE, FP, delta, 1_000);
-        ModelAssembler a = new ModelAssembler(0, FP, 3_500, chunker.layout().chunkCount());
+        ModelAssembler a = ModelAssembler.forUpdate(1, FP, 3_500, chunker.layout().chunkCount());
         for (int i = chunker.layout().chunkCount() - 1; i >= 0; i--) {
             UpdateChunk c = chunker.chunk(i);
             assertEquals(ChunkVerdict.ACCEPTED,
@@ -65,6 +66,20 @@ class UpdateChunkerTest {
         }
         assertEquals(chunker.digest(), a.digest());
         assertBitExact(delta, a.assemble(chunker.digest()));
+    }
+
+    @Test
+    void aModelAssemblerTakesOnlySha256ChunksAndAnUpdateAssemblerNoWrongChecksum() {
+        float[] delta = weights(1_500, 4);
+        UpdateChunker chunker = new UpdateChunker("fed", 1, "bob", 10, BASE, FP, delta, 1_000);
+        UpdateChunk c = chunker.chunk(0);
+        ModelAssembler model = new ModelAssembler(1, FP, 1_500, 2);
+        assertEquals(ChunkVerdict.WRONG_DIGEST,
+                model.offer(0, 2, 0, 1_500, c.getData(), c.getChunkDigest()), "a model's chunks are checked by SHA-256");
+        ModelAssembler update = ModelAssembler.forUpdate(1, FP, 1_500, 2);
+        assertEquals(ChunkVerdict.WRONG_DIGEST,
+                update.offer(0, 2, 0, 1_500, c.getData(), chunker.chunk(1).getChunkDigest()));
+        assertEquals(ChunkVerdict.ACCEPTED, update.offer(0, 2, 0, 1_500, c.getData(), c.getChunkDigest()));
     }
 
     @Test

@@ -492,7 +492,7 @@ class ClientPublisherIT {
     /** The delta of one update from its chunk records, checked the way the job checks them against a commit digest. */
     private static float[] reassemble(List<SpecificRecord> chunks, int round, String client, String expectedDigest)
             throws Exception {
-        ModelAssembler a = new ModelAssembler(0, FP, DELTA_FLOATS, chunks.size());
+        ModelAssembler a = ModelAssembler.forUpdate(round, FP, DELTA_FLOATS, chunks.size());
         for (SpecificRecord r : chunks) {
             UpdateChunk c = assertInstanceOf(UpdateChunk.class, r);
             assertEquals(round, c.getRound());
