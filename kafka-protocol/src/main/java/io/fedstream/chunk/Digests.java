@@ -16,9 +16,9 @@ import java.util.zip.CRC32C;
  *
  * <p>Why updates get a checksum and not SHA-256: the job checks every byte of every update, K times the model
  * a round, and SHA-256 runs at about 2 GB/s a core even with the CPU's SHA instructions, CRC32C at 40. The
- * check guards against corruption and against a client whose data and digest disagree (a bug); a client that
- * means harm controls both its bytes and their digest, whatever the function, and no one else can write to its
- * topic. Model digests stay SHA-256: every client trusts them, and replay compares them.
+ * check guards against corruption and against a client whose data and digest disagree (a bug); whoever can
+ * write to a client's updates topic (with ACLs on, that client alone) chooses both the bytes and their digest,
+ * whatever the function. Model digests stay SHA-256: every client trusts them, and replay compares them.
  */
 public final class Digests {
     private Digests() {}
