@@ -33,7 +33,7 @@ public final class TopicScan {
         }
     }
 
-    /** A consumer with the settings the job's Kafka source uses: defaults plus {@code read_committed}. */
+    /** A consumer that reads only committed records, otherwise with the consumer defaults and {@code overrides}. */
     public static KafkaConsumer<byte[], byte[]> consumer(String bootstrapServers, Map<String, String> overrides) {
         return new KafkaConsumer<>(properties(bootstrapServers, overrides));
     }
@@ -65,7 +65,13 @@ public final class TopicScan {
      */
     public static ReadStats read(String bootstrapServers, Collection<String> topics, Long fromTimestampMs,
                                  Duration timeout, Consumer<ConsumerRecord<byte[], byte[]>> each) {
-        try (KafkaConsumer<byte[], byte[]> c = consumer(bootstrapServers, Map.of())) {
+        return read(bootstrapServers, Map.of(), topics, fromTimestampMs, timeout, each);
+    }
+
+    /** Like {@link #read(String, Collection, Long, Duration, Consumer)}, with consumer settings of its own. */
+    public static ReadStats read(String bootstrapServers, Map<String, String> overrides, Collection<String> topics,
+                                 Long fromTimestampMs, Duration timeout, Consumer<ConsumerRecord<byte[], byte[]>> each) {
+        try (KafkaConsumer<byte[], byte[]> c = consumer(bootstrapServers, overrides)) {
             List<TopicPartition> parts = new ArrayList<>();
             for (String topic : topics) {
                 for (PartitionInfo i : c.partitionsFor(topic, Duration.ofSeconds(30))) {

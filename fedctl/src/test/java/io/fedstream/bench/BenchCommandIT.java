@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fedstream.job.AggregationJob;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -51,6 +52,12 @@ class BenchCommandIT {
         assertTrue(root.at("/e2e/plainConsumer/throughputMBps").asDouble() > 0);
         // The baseline is the second of two reads of the same records; the first brings them into the page cache.
         assertTrue(root.at("/e2e/plainConsumer/firstReadMBps").asDouble() > 0);
+        // It reads with the job's own consumer settings; a read with the consumer defaults is reported beside it.
+        assertEquals("-1", root.at("/e2e/plainConsumer/settings/receive.buffer.bytes").asText());
+        assertEquals(AggregationJob.consumerSettings().size(), root.at("/e2e/plainConsumer/settings").size());
+        assertTrue(root.at("/e2e/plainConsumer/defaultSettingsMBps").asDouble() > 0);
+        assertEquals(root.at("/e2e/throughputMBps").asDouble() / root.at("/e2e/plainConsumer/defaultSettingsMBps").asDouble(),
+                root.at("/e2e/ratioAgainstDefaultSettings").asDouble(), 1e-9);
         // The plain consumer reads the updates of the measured round (round 1), not those of the warm-up round.
         long update = 700_000L * Float.BYTES;
         long plainBytes = root.at("/e2e/plainConsumer/bytes").asLong();
