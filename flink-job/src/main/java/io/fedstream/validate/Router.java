@@ -86,7 +86,7 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
             }
         } else if (in.topic.equals(topics.models())) {
             if (record instanceof ModelChunk mc) {
-                if (!Digests.sha256Hex(mc.getData()).equals(mc.getChunkDigest())) {
+                if (!Digests.matchesModelChunk(mc.getData(), mc.getChunkDigest())) {
                     reject(ctx, out, in, RejectReason.DIGEST_MISMATCH, "model chunk " + mc.getChunkIndex() + " of version "
                             + mc.getVersion() + " does not hash to its digest", null, mc.getVersion());
                     return;

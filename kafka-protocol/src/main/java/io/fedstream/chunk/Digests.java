@@ -63,7 +63,12 @@ public final class Digests {
         if (digest.startsWith(CRC32C_PREFIX)) {
             return updateChunkDigest(bytes).equals(digest);
         }
-        return digest.length() == 64 && sha256Hex(bytes).equals(digest);
+        return digest.length() == 64 && matchesModelChunk(bytes, digest);
+    }
+
+    /** Whether a model chunk's bytes hash to its digest, the hex SHA-256 that clients verify models by. */
+    public static boolean matchesModelChunk(ByteBuffer bytes, String digest) {
+        return sha256Hex(bytes).equals(digest);
     }
 
     /** Digest of a whole model or update from its spec fingerprint and its chunk digests in chunk order. */

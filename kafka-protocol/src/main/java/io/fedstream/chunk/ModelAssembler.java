@@ -87,7 +87,7 @@ public final class ModelAssembler {
                 || !fitsLayout(index, offset, floats)) {
             return ChunkVerdict.WRONG_SHAPE;
         }
-        if (!(update ? Digests.matchesUpdateChunk(data, digest) : Digests.sha256Hex(data).equals(digest))) {
+        if (!(update ? Digests.matchesUpdateChunk(data, digest) : Digests.matchesModelChunk(data, digest))) {
             return ChunkVerdict.WRONG_DIGEST;
         }
         if (digests[index] != null) {

@@ -54,6 +54,18 @@ class DigestsAndFloatsTest {
     }
 
     @Test
+    void aModelChunkMatchesOnlyTheSha256OfItsBytes() {
+        ByteBuffer data = ByteBuffer.wrap(Floats.toBytes(new float[] {1f, -2f, 3.5f}, 0, 3));
+        assertTrue(Digests.matchesModelChunk(data, Digests.sha256Hex(data)));
+        // Models are verified by clients with SHA-256: an update's checksum is no model digest.
+        assertFalse(Digests.matchesModelChunk(data, Digests.updateChunkDigest(data)));
+        byte[] flipped = Floats.bytesOf(data);
+        flipped[5] ^= 1;
+        assertFalse(Digests.matchesModelChunk(ByteBuffer.wrap(flipped), Digests.sha256Hex(data)));
+        assertEquals(0, data.position(), "the check must not consume the chunk's buffer");
+    }
+
+    @Test
     void compositeIsOrderAndFingerprintSensitive() {
         String ab = Digests.composite("fp", List.of("a", "b"));
         assertNotEquals(ab, Digests.composite("fp", List.of("b", "a")));
