@@ -44,10 +44,8 @@ class DigestsAndFloatsTest {
         assertTrue(Digests.matchesUpdateChunk(data, Digests.updateChunkDigest(data)));
         assertTrue(Digests.matchesUpdateChunk(data, Digests.sha256Hex(data)));
 
-        byte[] flipped = Floats.bytesOf(data);
-        flipped[5] ^= 1;
-        assertFalse(Digests.matchesUpdateChunk(ByteBuffer.wrap(flipped), Digests.updateChunkDigest(data)));
-        assertFalse(Digests.matchesUpdateChunk(ByteBuffer.wrap(flipped), Digests.sha256Hex(data)));
+        assertFalse(Digests.matchesUpdateChunk(oneBitFlipped(data), Digests.updateChunkDigest(data)));
+        assertFalse(Digests.matchesUpdateChunk(oneBitFlipped(data), Digests.sha256Hex(data)));
         assertFalse(Digests.matchesUpdateChunk(data, "CRC32C:" + Digests.updateChunkDigest(data).substring(7)));
         assertFalse(Digests.matchesUpdateChunk(data, Digests.sha256Hex(data).substring(1)));
         assertFalse(Digests.matchesUpdateChunk(data, ""));
@@ -59,10 +57,15 @@ class DigestsAndFloatsTest {
         assertTrue(Digests.matchesModelChunk(data, Digests.sha256Hex(data)));
         // Models are verified by clients with SHA-256: an update's checksum is no model digest.
         assertFalse(Digests.matchesModelChunk(data, Digests.updateChunkDigest(data)));
+        assertFalse(Digests.matchesModelChunk(oneBitFlipped(data), Digests.sha256Hex(data)));
+        assertEquals(0, data.position(), "the check must not consume the chunk's buffer");
+    }
+
+    /** A copy of the chunk's bytes with one bit of its second value changed. */
+    private static ByteBuffer oneBitFlipped(ByteBuffer data) {
         byte[] flipped = Floats.bytesOf(data);
         flipped[5] ^= 1;
-        assertFalse(Digests.matchesModelChunk(ByteBuffer.wrap(flipped), Digests.sha256Hex(data)));
-        assertEquals(0, data.position(), "the check must not consume the chunk's buffer");
+        return ByteBuffer.wrap(flipped);
     }
 
     @Test
