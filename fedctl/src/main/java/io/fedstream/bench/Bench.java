@@ -7,6 +7,7 @@ import io.fedstream.config.Flag;
 import io.fedstream.config.FlagParser;
 import io.fedstream.job.AggregationJob;
 import io.fedstream.job.JobSettings;
+import io.fedstream.launch.NetworkBuffers;
 import io.fedstream.protocol.embedded.EmbeddedKafka;
 import io.fedstream.protocol.model.ModelSpec;
 import java.io.PrintStream;
@@ -54,6 +55,9 @@ public final class Bench {
                     + "has the JIT compile after a tenth of the usual calls: with 1 MiB records the job's per-record code "
                     + "runs a thousand times less often per byte than with small records)"),
             Flag.of("job-jvm", "child", "child (the job in a JVM of its own, memory measured) or in-process"),
+            Flag.of("job-network-buffers", "large", "Flink network buffers of the job's MiniCluster: large (2 MiB each,"
+                    + " so that a 1 MiB chunk record crosses an exchange whole; for parallelism up to 8) or flink-default"
+                    + " (32 KiB)"),
             Flag.of("client-permits", "auto", "clients that may hold a model-sized buffer at once (auto: from this JVM's heap)"),
             Flag.of("job-buffer-timeout-ms", "-1", "the job's --buffer-timeout in ms, e.g. 0 or 100 (-1: the job's default, 5 ms)"),
             Flag.of("delivery", "at-least-once", "the job's delivery guarantee: at-least-once or exactly-once"),
@@ -87,6 +91,10 @@ public final class Bench {
         }
         if (!v.get("job-jvm").equals("child") && !v.get("job-jvm").equals("in-process")) {
             throw new IllegalArgumentException("--job-jvm must be child or in-process, got '" + v.get("job-jvm") + "'");
+        }
+        if (!v.get("job-network-buffers").equals("large") && !v.get("job-network-buffers").equals("flink-default")) {
+            throw new IllegalArgumentException("--job-network-buffers must be large or flink-default, got '"
+                    + v.get("job-network-buffers") + "'");
         }
         // Every value is checked before anything starts.
         JobSettings.deliveryFlag(v.get("delivery"));
@@ -317,6 +325,7 @@ public final class Bench {
                 .clientPermits(clientPermits(spec.totalFloats(), clients))
                 .delivery(JobSettings.deliveryFlag(v.get("delivery")))
                 .bufferTimeoutMillis(FlagParser.longValue(v, "job-buffer-timeout-ms"))
+                .flinkDefaultNetworkBuffers(flinkDefaultNetworkBuffers())
                 .timeout(FlagParser.durationValue(v, "timeout"))
                 .workDir(workDir.resolve(name));
     }
@@ -344,8 +353,9 @@ public final class Bench {
         // all on the broker, as the plain consumer does, and the window measures the job, not the producers.
         boolean together = clientPermits(params, clients) == 0;
         BenchFederation.Config config = builder.commitTogether(together).build();
-        out.printf("  job process -Xmx%s %s, client permits %s, clients commit %s%n", config.jobHeap, v.get("job-jvm-opts"),
-                config.clientPermits == 0 ? "all" : String.valueOf(config.clientPermits), together ? "together" : "one by one");
+        out.printf("  job process -Xmx%s %s, network buffers %s, client permits %s, clients commit %s%n", config.jobHeap,
+                v.get("job-jvm-opts"), networkBuffers(), config.clientPermits == 0 ? "all" : String.valueOf(config.clientPermits),
+                together ? "together" : "one by one");
         BenchFederation.Result r = new BenchFederation(config).run();
         long updateBytes = params * Float.BYTES;
         List<Map<String, Object>> perRound = new ArrayList<>();
@@ -462,6 +472,7 @@ public final class Bench {
         e.put("rounds", rounds);
         e.put("parallelism", FlagParser.intValue(v, "parallelism"));
         e.put("jobHeap", config.jobHeap);
+        e.put("networkBuffers", networkBuffers());
         e.put("clientPermits", config.clientPermits);
         e.put("clientsCommitTogether", together);
         e.put("perRound", perRound);
@@ -597,6 +608,15 @@ public final class Bench {
             throw new IllegalArgumentException("--memory-clients must be client counts like 8,32,64, got '"
                     + v.get("memory-clients") + "'");
         }
+    }
+
+    private boolean flinkDefaultNetworkBuffers() {
+        return v.get("job-network-buffers").equals("flink-default");
+    }
+
+    /** The network buffers of the job's MiniCluster, as {@link NetworkBuffers} gives them. */
+    private String networkBuffers() {
+        return NetworkBuffers.describe(NetworkBuffers.forJob(FlagParser.intValue(v, "parallelism"), flinkDefaultNetworkBuffers()));
     }
 
     private String bufferTimeout() {

@@ -4,6 +4,7 @@ import io.fedstream.avro.ModelManifest;
 import io.fedstream.chunk.ChunkLayout;
 import io.fedstream.job.JobSettings;
 import io.fedstream.launch.LocalJob;
+import io.fedstream.launch.NetworkBuffers;
 import io.fedstream.protocol.Topics;
 import io.fedstream.protocol.admin.TopicProvisioner;
 import io.fedstream.protocol.model.ModelSpec;
@@ -93,9 +94,10 @@ public final class BenchFederation {
         String problem = null;
         try {
             if (c.jobMode == JobMode.CHILD_JVM) {
-                process = JobProcess.start(job, c.jobHeap, c.jobJvmOptions, c.forcedGcMillis, c.workDir.resolve("job"));
+                process = JobProcess.start(job, c.jobHeap, c.jobJvmOptions, c.forcedGcMillis, c.flinkDefaultNetworkBuffers,
+                        c.workDir.resolve("job"));
             } else {
-                inProcess = LocalJob.start(job);
+                inProcess = LocalJob.start(job, NetworkBuffers.forJob(c.parallelism, c.flinkDefaultNetworkBuffers));
             }
             Semaphore permits = c.clientPermits > 0 ? new Semaphore(c.clientPermits) : null;
             CyclicBarrier together = c.commitTogether ? new CyclicBarrier(c.clients) : null;
@@ -363,6 +365,7 @@ public final class BenchFederation {
         final List<String> jobJvmOptions;
         final long forcedGcMillis;
         final long bufferTimeoutMillis;
+        final boolean flinkDefaultNetworkBuffers;
         final int clientPermits;
         final boolean commitTogether;
         final Path workDir;
@@ -385,6 +388,7 @@ public final class BenchFederation {
             jobJvmOptions = List.copyOf(b.jobJvmOptions);
             forcedGcMillis = b.forcedGcMillis;
             bufferTimeoutMillis = b.bufferTimeoutMillis;
+            flinkDefaultNetworkBuffers = b.flinkDefaultNetworkBuffers;
             clientPermits = b.clientPermits;
             commitTogether = b.commitTogether;
             workDir = b.workDir;
@@ -420,6 +424,7 @@ public final class BenchFederation {
             private List<String> jobJvmOptions = List.of();
             private long forcedGcMillis;
             private long bufferTimeoutMillis = -1;
+            private boolean flinkDefaultNetworkBuffers;
             private int clientPermits;
             private boolean commitTogether;
             private Path workDir;
@@ -445,6 +450,8 @@ public final class BenchFederation {
             public Builder forcedGcMillis(long v) { forcedGcMillis = v; return this; }
             /** Flink's network buffer timeout for the job, in ms (-1 = the job's own setting). */
             public Builder bufferTimeoutMillis(long v) { bufferTimeoutMillis = v; return this; }
+            /** The job's MiniCluster keeps Flink's default network buffers rather than {@link NetworkBuffers}'. */
+            public Builder flinkDefaultNetworkBuffers(boolean v) { flinkDefaultNetworkBuffers = v; return this; }
             /** How many clients may hold a model-sized buffer at once (0 = all). */
             public Builder clientPermits(int v) { clientPermits = v; return this; }
             /** Clients commit each round's updates together (see {@link SyntheticClient}); needs all permits. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.fedstream.job.JobSettings;
 import io.fedstream.launch.JvmOptions;
 import io.fedstream.launch.LocalJob;
+import io.fedstream.launch.NetworkBuffers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -27,7 +28,7 @@ import org.apache.flink.core.execution.JobClient;
 /**
  * The aggregation job alone in a JVM of its own, so its memory can be measured apart from the broker and the
  * clients: {@code java -cp <fedctl classpath> io.fedstream.bench.JobProcess --report FILE [--forced-gc-ms N]
- * <job flags>}. It runs the job in a local MiniCluster ({@link LocalJob}) until a line {@code stop} (or the end
+ * [--flink-default-network-buffers] <job flags>}. It runs the job in a local MiniCluster ({@link LocalJob}) until a line {@code stop} (or the end
  * of input) arrives on stdin, then cancels it and writes a JSON report: the {@link MemoryMonitor} figures and
  * the job's final status. {@link #start} launches it from a parent JVM.
  */
@@ -37,23 +38,25 @@ public final class JobProcess {
     public static void main(String[] args) throws Exception {
         Path report = null;
         long forcedGcMs = 0;
+        boolean flinkDefaultNetworkBuffers = false;
         List<String> jobArgs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--report" -> report = Path.of(args[++i]);
                 case "--forced-gc-ms" -> forcedGcMs = Long.parseLong(args[++i]);
+                case "--flink-default-network-buffers" -> flinkDefaultNetworkBuffers = true;
                 default -> jobArgs.add(args[i]);
             }
         }
         if (report == null) {
-            System.err.println("usage: JobProcess --report FILE [--forced-gc-ms N] <job flags>");
+            System.err.println("usage: JobProcess --report FILE [--forced-gc-ms N] [--flink-default-network-buffers] <job flags>");
             System.exit(2);
         }
         JobSettings settings = JobSettings.fromArgs(jobArgs.toArray(new String[0]));
         Map<String, Object> out = new LinkedHashMap<>();
         int exit = 0;
         try (MemoryMonitor monitor = new MemoryMonitor(forcedGcMs)) {
-            JobClient job = LocalJob.start(settings);
+            JobClient job = LocalJob.start(settings, NetworkBuffers.forJob(settings.parallelism(), flinkDefaultNetworkBuffers));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             JobStatus status = job.getJobStatus().get();
             while (status != JobStatus.RUNNING && !status.isGloballyTerminalState() && System.nanoTime() < deadline) {
@@ -112,7 +115,7 @@ public final class JobProcess {
      * to {@code workDir/job-process.log}.
      */
     public static Handle start(JobSettings settings, String maxHeap, List<String> jvmOptions, long forcedGcMs,
-                               Path workDir) throws IOException {
+                               boolean flinkDefaultNetworkBuffers, Path workDir) throws IOException {
         Files.createDirectories(workDir);
         Path log = workDir.resolve("job-process.log");
         Path report = workDir.resolve("job-process-report.json");
@@ -132,6 +135,9 @@ public final class JobProcess {
         cmd.add(report.toString());
         cmd.add("--forced-gc-ms");
         cmd.add(String.valueOf(forcedGcMs));
+        if (flinkDefaultNetworkBuffers) {
+            cmd.add("--flink-default-network-buffers");
+        }
         cmd.addAll(settings.toArgs());
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         return new Handle(pb.start(), log, report);

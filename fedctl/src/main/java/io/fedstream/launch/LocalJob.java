@@ -23,6 +23,7 @@ public final class LocalJob {
         conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
         conf.set(RestOptions.ADDRESS, "127.0.0.1");
         conf.set(RestOptions.BIND_PORT, "0");
+        NetworkBuffers.applyTo(conf, settings.parallelism());
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(settings.parallelism(), conf);
         AggregationJob.build(env, settings);
         return env.executeAsync(AggregationJob.jobName(settings));
