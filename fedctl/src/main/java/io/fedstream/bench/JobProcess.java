@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 
 /**
@@ -56,7 +57,9 @@ public final class JobProcess {
         Map<String, Object> out = new LinkedHashMap<>();
         int exit = 0;
         try (MemoryMonitor monitor = new MemoryMonitor(forcedGcMs)) {
-            JobClient job = LocalJob.start(settings, NetworkBuffers.forJob(settings.parallelism(), flinkDefaultNetworkBuffers));
+            Configuration flink = NetworkBuffers.forJob(settings.parallelism(), flinkDefaultNetworkBuffers);
+            out.put("networkBuffers", NetworkBuffers.describe(flink));
+            JobClient job = LocalJob.start(settings, flink);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             JobStatus status = job.getJobStatus().get();
             while (status != JobStatus.RUNNING && !status.isGloballyTerminalState() && System.nanoTime() < deadline) {

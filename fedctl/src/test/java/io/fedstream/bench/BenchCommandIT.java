@@ -79,6 +79,9 @@ class BenchCommandIT {
             assertTrue(check.get("equal").asBoolean(), check.toString());
         }
         assertTrue(root.at("/e2e/jobProcess/peakHeapAfterGcBytes").asLong() > 0, "the job ran in a child JVM");
+        // Parallelism 2 by default: 128 buffers of 2 MiB, reported by the benchmark and used by the job process.
+        assertEquals("128 x 2048 KiB", root.at("/e2e/networkBuffers").asText(), root.at("/e2e").toString());
+        assertEquals("128 x 2048 KiB", root.at("/e2e/jobProcess/networkBuffers").asText());
         assertEquals(3, root.at("/overhead/perRoundMs").size());
         assertTrue(root.at("/overhead/p50Ms").asDouble() > 0);
         assertEquals(2, root.at("/memory/runs").size());
@@ -95,6 +98,7 @@ class BenchCommandIT {
         assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--memory-clients", "8,x"}, System.out));
         assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--clients", "0"}, System.out));
         assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--job-jvm", "remote"}, System.out));
+        assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--job-network-buffers", "huge"}, System.out));
         assertThrows(IllegalArgumentException.class, () -> new Bench(new String[] {"--no-such-flag", "1"}, System.out));
     }
 }

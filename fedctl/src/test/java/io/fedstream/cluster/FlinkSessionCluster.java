@@ -182,6 +182,12 @@ public final class FlinkSessionCluster implements AutoCloseable {
         conf.put("parallelism.default", "1");
         conf.put("jobmanager.memory.process.size", "1g");
         conf.put("taskmanager.memory.process.size", "1600m");
+        // The network buffers the README gives a TaskManager for large models, so that they are tried on a real
+        // cluster. The job keeps its state on the heap and needs no managed memory: its share goes to the heap.
+        conf.put("taskmanager.memory.segment-size", "2mb");
+        conf.put("taskmanager.memory.network.min", "256mb");
+        conf.put("taskmanager.memory.network.max", "256mb");
+        conf.put("taskmanager.memory.managed.fraction", "0.1");
         conf.put("cluster.registration.error-delay", "1 s");
         conf.put("io.tmp.dirs", dir.resolve("tmp").toString());
         conf.put("web.tmpdir", dir.resolve("web").toString());

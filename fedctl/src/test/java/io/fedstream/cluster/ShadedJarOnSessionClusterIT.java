@@ -149,6 +149,17 @@ class ShadedJarOnSessionClusterIT {
         assertEquals(1, overview.path("taskmanagers").asInt(), overview.toString());
         assertEquals(PARALLELISM, overview.path("slots-total").asInt(), overview.toString());
         assertTrue(cluster.get("/config").path("flink-version").asText().startsWith("2.2"), "not a Flink 2.2 cluster");
+        // The README's network buffers for large models: 256 MB of network memory in segments of 2 MiB.
+        String taskManager = cluster.get("/taskmanagers").path("taskmanagers").path(0).path("id").asText();
+        // The REST endpoint serves metrics it fetched earlier: zeros until its first fetch.
+        JsonNode tmMetrics = cluster.get("/taskmanagers/" + taskManager).path("metrics");
+        for (long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+             tmMetrics.path("nettyShuffleMemorySegmentsTotal").asInt() == 0 && System.nanoTime() < until; ) {
+            Thread.sleep(500);
+            tmMetrics = cluster.get("/taskmanagers/" + taskManager).path("metrics");
+        }
+        assertEquals(128, tmMetrics.path("nettyShuffleMemorySegmentsTotal").asInt(), tmMetrics.toString());
+        assertEquals(256L * 1024 * 1024, tmMetrics.path("nettyShuffleMemoryTotal").asLong(), tmMetrics.toString());
 
         JobSettings settings = JobSettings.builder()
                 .bootstrapServers(bootstrap).federation(topics.federation())
