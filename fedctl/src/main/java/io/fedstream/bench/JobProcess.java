@@ -29,8 +29,9 @@ import org.apache.flink.core.execution.JobClient;
 /**
  * The aggregation job alone in a JVM of its own, so its memory can be measured apart from the broker and the
  * clients: {@code java -cp <fedctl classpath> io.fedstream.bench.JobProcess --report FILE [--forced-gc-ms N]
- * [--flink-default-network-buffers] <job flags>}. It runs the job in a local MiniCluster ({@link LocalJob}) until a line {@code stop} (or the end
- * of input) arrives on stdin, then cancels it and writes a JSON report: the {@link MemoryMonitor} figures and
+ * [--flink-default-network-buffers] <job flags>}. It runs the job in a local MiniCluster ({@link LocalJob}, with
+ * {@link NetworkBuffers}' buffers unless told to keep Flink's) until a line {@code stop} (or the end of input)
+ * arrives on stdin, then cancels it and writes a JSON report: the {@link MemoryMonitor} figures and
  * the job's final status. {@link #start} launches it from a parent JVM.
  */
 public final class JobProcess {

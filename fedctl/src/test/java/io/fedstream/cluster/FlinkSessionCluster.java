@@ -183,7 +183,8 @@ public final class FlinkSessionCluster implements AutoCloseable {
         conf.put("jobmanager.memory.process.size", "1g");
         conf.put("taskmanager.memory.process.size", "1600m");
         // The network buffers the README gives a TaskManager for large models, so that they are tried on a real
-        // cluster. The job keeps its state on the heap and needs no managed memory: its share goes to the heap.
+        // cluster. With the default state backend the job keeps its state on the heap and needs no managed memory:
+        // its share goes to the heap.
         conf.put("taskmanager.memory.segment-size", "2mb");
         conf.put("taskmanager.memory.network.min", "256mb");
         conf.put("taskmanager.memory.network.max", "256mb");
