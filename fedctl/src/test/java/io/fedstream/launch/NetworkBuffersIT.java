@@ -7,13 +7,10 @@ import io.fedstream.bench.BenchFederation;
 import io.fedstream.bench.FedAvgReference;
 import io.fedstream.bench.SyntheticModel;
 import io.fedstream.chunk.ChunkLayout;
-import io.fedstream.protocol.embedded.EmbeddedKafka;
+import io.fedstream.robust.WithKafka;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,28 +20,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * smallest parallelism and at the largest that gets 2 MiB buffers: with too few buffers for its parallelism the
  * job could not start, and a model of several full-size chunks would not come out equal to the reference.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class NetworkBuffersIT {
+class NetworkBuffersIT extends WithKafka {
     @TempDir
     static Path tempRoot;
 
     private static final int CHUNKS = 5;
     private static final long FLOATS = (long) ChunkLayout.DEFAULT_CHUNK_FLOATS * (CHUNKS - 1) + 777;
     private static final int CLIENTS = 3;
-
-    private EmbeddedKafka kafka;
-
-    @BeforeAll
-    void startKafka() {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    void stopKafka() {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
 
     @ParameterizedTest
     @ValueSource(ints = {1, NetworkBuffers.MAX_PARALLELISM})
