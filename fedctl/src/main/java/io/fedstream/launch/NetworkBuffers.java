@@ -15,7 +15,8 @@ import org.apache.flink.configuration.TaskManagerOptions;
  * <p>Bigger buffers need more network memory for the same number of buffers, and Flink needs a number of them
  * that grows with the parallelism (a job of parallelism 2 did not start with 32, one of parallelism 8 not with
  * 128). Up to {@link #MAX_PARALLELISM} the cluster gets {@link #buffers} buffers of {@link #SEGMENT_SIZE}; beyond
- * it, where that would be gigabytes, Flink's defaults. Settings the caller gave are never overridden.
+ * it, where that would be more than 700 MB of network memory, Flink's defaults. Settings the caller gave are never
+ * overridden.
  */
 public final class NetworkBuffers {
     private NetworkBuffers() {}
