@@ -353,8 +353,9 @@ public final class Bench {
         // all on the broker, as the plain consumer does, and the window measures the job, not the producers.
         boolean together = clientPermits(params, clients) == 0;
         BenchFederation.Config config = builder.commitTogether(together).build();
+        String networkBuffers = networkBuffers();
         out.printf("  job process -Xmx%s %s, network buffers %s, client permits %s, clients commit %s%n", config.jobHeap,
-                v.get("job-jvm-opts"), networkBuffers(), config.clientPermits == 0 ? "all" : String.valueOf(config.clientPermits),
+                v.get("job-jvm-opts"), networkBuffers, config.clientPermits == 0 ? "all" : String.valueOf(config.clientPermits),
                 together ? "together" : "one by one");
         BenchFederation.Result r = new BenchFederation(config).run();
         long updateBytes = params * Float.BYTES;
@@ -472,7 +473,7 @@ public final class Bench {
         e.put("rounds", rounds);
         e.put("parallelism", FlagParser.intValue(v, "parallelism"));
         e.put("jobHeap", config.jobHeap);
-        e.put("networkBuffers", networkBuffers());
+        e.put("networkBuffers", networkBuffers);
         e.put("clientPermits", config.clientPermits);
         e.put("clientsCommitTogether", together);
         e.put("perRound", perRound);
