@@ -50,10 +50,11 @@ public final class Bench {
             Flag.of("memory-params", "10000000", "server memory: model parameters (fixed for every client count)"),
             Flag.of("memory-gc-ms", "250", "server memory: interval of the full collections that sample the live heap (a short round needs a short interval, or its peak falls between two)"),
             Flag.of("job-heap", "auto", "-Xmx of the job process (auto: from the model size; end to end: 1 GB plus four times the job's state, at most 3 GB and a third of the machine's memory, never less than the job needs)"),
-            Flag.of("job-jvm-opts", "-XX:G1HeapRegionSize=8m -XX:CompileThresholdScaling=0.1", "more JVM options of the job "
-                    + "process, space-separated (the default keeps 1-2 MB chunk arrays out of G1's humongous regions, and "
-                    + "has the JIT compile after a tenth of the usual calls: with 1 MiB records the job's per-record code "
-                    + "runs a thousand times less often per byte than with small records)"),
+            Flag.of("job-jvm-opts", "-XX:+UseParallelGC -XX:CompileThresholdScaling=0.1", "more JVM options of the job "
+                    + "process, space-separated (the default takes the throughput collector, which neither marks the "
+                    + "long-lived state concurrently nor refines cards as G1 does, and has the JIT compile after a tenth "
+                    + "of the usual calls: with 1 MiB records the job's per-record code runs a thousand times less often "
+                    + "per byte than with small records)"),
             Flag.of("job-jvm", "child", "child (the job in a JVM of its own, memory measured) or in-process"),
             Flag.of("job-network-buffers", "large", "Flink network buffers of the job's MiniCluster: large (2 MiB each,"
                     + " so that a 1 MiB chunk record crosses an exchange whole; for parallelism up to 8) or flink-default"
@@ -261,9 +262,9 @@ public final class Bench {
     // ------------------------------------------------------------------ 2. end to end
 
     /**
-     * The job's -Xmx. {@code gcHeadroom}: room for G1 beyond what the job needs, for the end-to-end section, whose
-     * figure is throughput. The other sections get the least: the round overhead's model is small, and for the
-     * memory section a heap larger than needed only inflates RSS.
+     * The job's -Xmx. {@code gcHeadroom}: room for the collector beyond what the job needs, for the end-to-end
+     * section, whose figure is throughput. The other sections get the least: the round overhead's model is small,
+     * and for the memory section a heap larger than needed only inflates RSS.
      */
     private String jobHeap(long params, boolean gcHeadroom) {
         String h = v.get("job-heap");
@@ -281,11 +282,11 @@ public final class Bench {
         if (!gcHeadroom) {
             return least;
         }
-        // With the state over a third of the heap, G1 runs concurrent marking cycles back to back through every
-        // round (docs/performance.md); about four times the state keeps it to one a round. That helped up to a
-        // 3 GB heap; 4 GB was no faster, and 8 GB made a 100M-parameter round slower than 4 GB did. So the room
-        // stops at 3 GB, and at a third of the machine's memory, as the benchmark's own JVM holds the broker and
-        // the clients.
+        // Sized with G1 as the job's collector: with the state over a third of the heap, G1 ran concurrent marking
+        // cycles back to back through every round (docs/performance.md); about four times the state kept it to one
+        // a round. That helped up to a 3 GB heap; 4 GB was no faster, and 8 GB made a 100M-parameter round slower
+        // than 4 GB did. So the room stops at 3 GB, and at a third of the machine's memory, as the benchmark's own
+        // JVM holds the broker and the clients.
         long roomy = Math.min(1024 + params * 80 / (1024 * 1024), MAX_ROOMY_HEAP_MB);
         long third = physicalBytes > 0 ? physicalBytes / 3 / (1024 * 1024) : roomy;
         return Math.max(least, Math.min(roomy, third));
@@ -363,6 +364,7 @@ public final class Bench {
         List<Double> warm = new ArrayList<>();
         List<RoundDecision> decisions = FedAvgReference.decisions(bootstrap, r.topics);
         Map<Integer, Long> decidedAtMs = decisionTimes(decisions);
+        Map<Integer, WritingPhase.Times> writing = WritingPhase.read(bootstrap, r.topics, Duration.ofMinutes(5));
         for (int round = 0; round < rounds; round++) {
             long sent = r.firstUpdateNanos(round);
             // Together: every update of the round is on the broker when the first commit starts. One by one: the
@@ -400,17 +402,30 @@ public final class Bench {
             m.put("windowStartMs", startMs);
             m.put("decidedAtMs", decided);
             m.put("manifestMs", manifestMs);
+            // After the decision: the aggregators finish the new model's chunks, the broker appends them, and the
+            // coordinator writes the manifest once it has read them all back.
+            WritingPhase.Times w = writing.get(round);
+            String split = "";
+            if (w != null && decided != null) {
+                m.put("firstChunkFinishedMs", w.firstFinishedMs());
+                m.put("lastChunkFinishedMs", w.lastFinishedMs());
+                m.put("firstChunkStoredMs", w.firstStoredMs());
+                m.put("lastChunkStoredMs", w.lastStoredMs());
+                split = String.format(": its chunks finished %.2f-%.2f s and stored %.2f-%.2f s after the decision",
+                        (w.firstFinishedMs() - decided) / 1e3, (w.lastFinishedMs() - decided) / 1e3,
+                        (w.firstStoredMs() - decided) / 1e3, (w.lastStoredMs() - decided) / 1e3);
+            }
             perRound.add(m);
             if (round >= warmup) {
                 warm.add(mbps);
             }
             out.printf("  round %d: %d updates, %s in %.2f s from the first update record %s to the manifest: %.0f MB/s"
                             + " (producing took %.2f s; from the first record sent %.2f s, %.0f MB/s;%s decided at"
-                            + " %.2f s, manifest %.2f s later)%s%n",
+                            + " %.2f s, manifest %.2f s later%s)%s%n",
                     round, updates, mb(updates * updateBytes), seconds, together ? "readable" : "sent", mbps,
                     (lastCommit - sent) / 1e9, fromSent, updates * updateBytes / 1e6 / fromSent,
                     seen == null ? "" : String.format(" manifest read here %.2f s after its commit;", (seen - manifest) / 1e9),
-                    toDecision, afterDecision, round < warmup ? " [warm-up]" : "");
+                    toDecision, afterDecision, split, round < warmup ? " [warm-up]" : "");
         }
         double e2e = Stats.median(warm);
         // The plain consumer: the update records of the measured rounds (those the median is over), the same

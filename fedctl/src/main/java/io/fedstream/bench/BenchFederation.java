@@ -444,7 +444,7 @@ public final class BenchFederation {
             public Builder jobMode(JobMode v) { jobMode = v; return this; }
             /** -Xmx of the job process, e.g. "2g". */
             public Builder jobHeap(String v) { jobHeap = v; return this; }
-            /** More JVM options of the job process, e.g. -XX:G1HeapRegionSize=8m. */
+            /** More JVM options of the job process, e.g. -XX:+UseParallelGC. */
             public Builder jobJvmOptions(List<String> v) { jobJvmOptions = v; return this; }
             /** Full collections at this interval in the job process, to sample its live heap exactly (0 = none). */
             public Builder forcedGcMillis(long v) { forcedGcMillis = v; return this; }

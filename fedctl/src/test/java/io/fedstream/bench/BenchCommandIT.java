@@ -73,6 +73,18 @@ class BenchCommandIT {
             assertEquals(round.get("firstUpdateToManifestSeconds").asDouble(), toDecision + afterDecision, 0.005, round.toString());
             // At-least-once, the manifests' append times end the windows, and they are read after them, not live.
             assertTrue(round.get("manifestReadHereAfterSeconds").isNull(), round.toString());
+            // The time after the decision splits at the new model's chunks: finished by the aggregators, then
+            // appended on the models topic, then the manifest (written once they are all read back).
+            long decided = round.get("decidedAtMs").asLong();
+            long firstFinished = round.get("firstChunkFinishedMs").asLong();
+            long lastFinished = round.get("lastChunkFinishedMs").asLong();
+            long firstStored = round.get("firstChunkStoredMs").asLong();
+            long lastStored = round.get("lastChunkStoredMs").asLong();
+            long manifest = round.get("manifestMs").asLong();
+            assertTrue(decided <= firstFinished && firstFinished <= lastFinished && firstStored <= lastStored
+                    && firstFinished <= firstStored && lastFinished <= lastStored
+                    // The manifest's time comes back from this JVM's nanosecond clock: a millisecond either way.
+                    && lastStored <= manifest + 2, round.toString());
         }
         assertEquals(2, root.at("/e2e/referenceChecks").size());
         for (JsonNode check : root.at("/e2e/referenceChecks")) {
