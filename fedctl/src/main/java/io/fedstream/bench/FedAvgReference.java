@@ -8,8 +8,6 @@ import io.fedstream.avro.UpdateChunk;
 import io.fedstream.chunk.ChunkVerdict;
 import io.fedstream.chunk.ModelAssembler;
 import io.fedstream.protocol.Topics;
-import io.fedstream.protocol.serde.WireCodec;
-import io.fedstream.protocol.serde.WireFormatException;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.time.Duration;
@@ -126,7 +124,7 @@ public final class FedAvgReference {
                                   double[] sum, Long fromTimestampMs) {
         BitSet seen = new BitSet();
         TopicScan.read(bootstrapServers, List.of(topics.clientUpdates(client)), fromTimestampMs, READ_TIMEOUT, r -> {
-            SpecificRecord rec = decode(r.value());
+            SpecificRecord rec = TopicScan.decode(r);
             if (rec instanceof UpdateChunk u && u.getRound() == round && !seen.get(u.getChunkIndex())) {
                 seen.set(u.getChunkIndex());
                 FloatBuffer fb = u.getData().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
@@ -171,7 +169,7 @@ public final class FedAvgReference {
     private static ModelRecords models(String bootstrapServers, String topic, int round, Long fromTimestampMs) {
         ModelRecords out = new ModelRecords(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         TopicScan.read(bootstrapServers, List.of(topic), fromTimestampMs, READ_TIMEOUT, r -> {
-            SpecificRecord rec = decode(r.value());
+            SpecificRecord rec = TopicScan.decode(r);
             if (rec instanceof ModelManifest m) {
                 out.manifests().add(m);
             } else if (rec instanceof ModelChunk c && c.getVersion() == round) {
@@ -181,13 +179,5 @@ public final class FedAvgReference {
             }
         });
         return out;
-    }
-
-    private static SpecificRecord decode(byte[] value) {
-        try {
-            return WireCodec.get().decode(value);
-        } catch (WireFormatException e) {
-            throw new IllegalStateException("undecodable record: " + e.getMessage(), e);
-        }
     }
 }

@@ -115,16 +115,20 @@ public final class TopicScan {
                                                              Duration timeout) {
         List<T> out = new ArrayList<>();
         read(bootstrapServers, List.of(topic), timeout, r -> {
-            SpecificRecord rec;
-            try {
-                rec = WireCodec.get().decode(r.value());
-            } catch (WireFormatException e) {
-                throw new IllegalStateException("undecodable record on " + topic + " at offset " + r.offset(), e);
-            }
+            SpecificRecord rec = decode(r);
             if (type.isInstance(rec)) {
                 out.add(type.cast(rec));
             }
         });
         return out;
+    }
+
+    /** A record's value decoded; a value that is no fedstream record fails the read, naming where it lies. */
+    static SpecificRecord decode(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return WireCodec.get().decode(r.value());
+        } catch (WireFormatException e) {
+            throw new IllegalStateException("undecodable record on " + r.topic() + " at offset " + r.offset(), e);
+        }
     }
 }

@@ -3,13 +3,10 @@ package io.fedstream.bench;
 import io.fedstream.avro.ChunkAggregated;
 import io.fedstream.avro.ModelChunk;
 import io.fedstream.protocol.Topics;
-import io.fedstream.protocol.serde.WireCodec;
-import io.fedstream.protocol.serde.WireFormatException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.avro.specific.SpecificRecord;
 
 /**
  * When each round's new model was finished and stored, to split the time from the coordinator's decision to the
@@ -21,6 +18,8 @@ final class WritingPhase {
 
     /** First and last of a round's chunks: finished by the aggregators, and appended on the models topic. */
     record Times(long firstFinishedMs, long lastFinishedMs, long firstStoredMs, long lastStoredMs) {
+        private static final Times NONE = new Times(Long.MAX_VALUE, 0, Long.MAX_VALUE, 0);
+
         Times finished(long ms) {
             return new Times(Math.min(firstFinishedMs, ms), Math.max(lastFinishedMs, ms), firstStoredMs, lastStoredMs);
         }
@@ -34,31 +33,21 @@ final class WritingPhase {
         }
     }
 
-    private static final Times NONE = new Times(Long.MAX_VALUE, 0, Long.MAX_VALUE, 0);
-
     /** The times of every round whose chunks were both reported and stored, by round. */
     static Map<Integer, Times> read(String bootstrapServers, Topics topics, Duration timeout) {
         Map<Integer, Times> byRound = new HashMap<>();
         TopicScan.read(bootstrapServers, List.of(topics.control()), timeout, r -> {
-            if (decode(r.value(), topics.control(), r.offset()) instanceof ChunkAggregated c) {
-                byRound.merge(c.getRound(), NONE.finished(c.getFinishedAtMs()), (a, b) -> a.finished(b.lastFinishedMs()));
+            if (TopicScan.decode(r) instanceof ChunkAggregated c) {
+                byRound.compute(c.getRound(), (round, t) -> (t == null ? Times.NONE : t).finished(c.getFinishedAtMs()));
             }
         });
         TopicScan.read(bootstrapServers, List.of(topics.models()), timeout, r -> {
-            if (decode(r.value(), topics.models(), r.offset()) instanceof ModelChunk mc) {
+            if (TopicScan.decode(r) instanceof ModelChunk mc) {
                 // Version v is the output of round v - 1.
-                byRound.merge(mc.getVersion() - 1, NONE.stored(r.timestamp()), (a, b) -> a.stored(b.lastStoredMs()));
+                byRound.compute(mc.getVersion() - 1, (round, t) -> (t == null ? Times.NONE : t).stored(r.timestamp()));
             }
         });
         byRound.values().removeIf(t -> !t.complete());
         return byRound;
-    }
-
-    private static SpecificRecord decode(byte[] value, String topic, long offset) {
-        try {
-            return WireCodec.get().decode(value);
-        } catch (WireFormatException e) {
-            throw new IllegalStateException("undecodable record on " + topic + " at offset " + offset, e);
-        }
     }
 }
