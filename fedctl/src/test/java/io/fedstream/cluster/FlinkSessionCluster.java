@@ -60,6 +60,9 @@ public final class FlinkSessionCluster implements AutoCloseable {
     public static final String JOB_MANAGER_MAIN = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
     public static final String TASK_MANAGER_MAIN = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner";
 
+    /** The config.yaml key of a TaskManager's extra JVM options. */
+    static final String TASK_MANAGER_JAVA_OPTS = "env.java.opts.taskmanager";
+
     /** Flink's own JVM flags for Java 17 (env.java.opts.all of the distribution's config.yaml). */
     public static final List<String> JAVA17_FLAGS = List.of(
             "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
@@ -182,13 +185,11 @@ public final class FlinkSessionCluster implements AutoCloseable {
         conf.put("parallelism.default", "1");
         conf.put("jobmanager.memory.process.size", "1g");
         conf.put("taskmanager.memory.process.size", "1600m");
-        // The network buffers the README gives a TaskManager for large models, so that they are tried on a real
-        // cluster. With the default state backend the job keeps its state on the heap and needs no managed memory:
-        // its share goes to the heap.
-        conf.put("taskmanager.memory.segment-size", "2mb");
-        conf.put("taskmanager.memory.network.min", "256mb");
-        conf.put("taskmanager.memory.network.max", "256mb");
-        conf.put("taskmanager.memory.managed.fraction", "0.1");
+        // What the README gives a TaskManager for large models (JVM options, network buffers, managed memory), read
+        // from the README, so that a real cluster tries exactly that.
+        Map<String, String> readme = ReadmeTaskManagerConfig.load();
+        conf.putAll(readme);
+        List<String> taskManagerJavaOpts = split(readme.getOrDefault(TASK_MANAGER_JAVA_OPTS, ""));
         conf.put("cluster.registration.error-delay", "1 s");
         conf.put("io.tmp.dirs", dir.resolve("tmp").toString());
         conf.put("web.tmpdir", dir.resolve("web").toString());
@@ -223,8 +224,10 @@ public final class FlinkSessionCluster implements AutoCloseable {
         jobManager = spawn("jobmanager", JOB_MANAGER_MAIN,
                 split(JobManagerProcessUtils.generateJvmParametersStr(jm, loaded)),
                 split(JobManagerProcessUtils.generateDynamicConfigsStr(jm)));
-        taskManager = spawn("taskmanager", TASK_MANAGER_MAIN,
-                split(ProcessMemoryUtils.generateJvmParametersStr(tm)),
+        // The scripts of a distribution add env.java.opts.taskmanager to the memory flags; so does this.
+        List<String> taskManagerFlags = new ArrayList<>(split(ProcessMemoryUtils.generateJvmParametersStr(tm)));
+        taskManagerFlags.addAll(taskManagerJavaOpts);
+        taskManager = spawn("taskmanager", TASK_MANAGER_MAIN, taskManagerFlags,
                 split(TaskExecutorProcessUtils.generateDynamicConfigsStr(tm)));
     }
 

@@ -160,6 +160,16 @@ class ShadedJarOnSessionClusterIT {
         }
         assertEquals(128, tmMetrics.path("nettyShuffleMemorySegmentsTotal").asInt(), tmMetrics.toString());
         assertEquals(256L * 1024 * 1024, tmMetrics.path("nettyShuffleMemoryTotal").asLong(), tmMetrics.toString());
+        // The README's JVM options for the TaskManager: its metrics name the parallel collector's two collectors.
+        List<String> collectors = new ArrayList<>();
+        for (JsonNode metric : cluster.get("/taskmanagers/" + taskManager + "/metrics")) {
+            String id = metric.path("id").asText();
+            if (id.startsWith("Status.JVM.GarbageCollector.") && id.endsWith(".Count")) {
+                collectors.add(id);
+            }
+        }
+        assertTrue(collectors.stream().anyMatch(id -> id.contains("PS_Scavenge")), collectors.toString());
+        assertTrue(collectors.stream().noneMatch(id -> id.contains("G1")), collectors.toString());
 
         JobSettings settings = JobSettings.builder()
                 .bootstrapServers(bootstrap).federation(topics.federation())
