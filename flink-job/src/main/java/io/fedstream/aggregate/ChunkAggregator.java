@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
@@ -62,9 +63,14 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
     private transient ValueState<ChunkState> state;
     private transient Counter rejected;
     private transient Counter finished;
+    private transient Counter handedOver;
+    private transient Counter readAgain;
     private transient UpdateRefetcher refetcher;
     private transient float[] deltaBuffer;
     private transient ArrayPool pool;
+    private transient JobID job;
+    private transient int subtask;
+    private transient int attempt;
 
     public ChunkAggregator(String federation, String bootstrapServers, AggregationRule rule, Duration stateTtl) {
         this.federation = federation;
@@ -85,13 +91,24 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         state = getRuntimeContext().getState(d);
         rejected = getRuntimeContext().getMetricGroup().counter("updatesRejected");
         finished = getRuntimeContext().getMetricGroup().counter("chunksAggregated");
+        // Chunks whose bytes came from the router in memory, and those that had to be read again from Kafka.
+        handedOver = getRuntimeContext().getMetricGroup().counter("chunksHandedOver");
+        readAgain = getRuntimeContext().getMetricGroup().counter("chunksReadAgain");
         // Bounded by what the subtask's chunks held at once anyway (a released array was in use); the cap only
         // guards a heap shared with other jobs.
         pool = new ArrayPool(Runtime.getRuntime().maxMemory() / 8);
+        job = getRuntimeContext().getJobInfo().getJobId();
+        subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        LocalHandoff.register(job, subtask, attempt, getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks(),
+                getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks());
     }
 
     @Override
     public void processElement(ChunkInput in, Context ctx, Collector<Routed> out) throws Exception {
+        if (in.handoff != 0) {
+            receive(in);
+        }
         ChunkState s = state.value();
         if (s == null) {
             s = new ChunkState();
@@ -270,9 +287,6 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
      * exactly the decided participants.
      */
     private void leaveOut(ChunkState s, Map<String, Long> decided, int round, int chunk) {
-        if (refetcher == null) {
-            refetcher = new UpdateRefetcher(bootstrapServers);
-        }
         List<String> kept = new ArrayList<>();
         List<String> keptSources = new ArrayList<>();
         List<Long> keptSamples = new ArrayList<>();
@@ -283,7 +297,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
                 keptSamples.add(s.contributorSamples[i]);
                 continue;
             }
-            UpdateChunk again = refetcher.fetch(s.contributorSources[i]);
+            UpdateChunk again = refetcher().fetch(s.contributorSources[i]);
             if (!again.getClientId().equals(s.contributors[i]) || again.getRound() != round || again.getChunkIndex() != chunk) {
                 throw new IllegalStateException("record at " + s.contributorSources[i] + " is not the chunk that was summed");
             }
@@ -295,8 +309,48 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         s.contributorSamples = keptSamples.stream().mapToLong(Long::longValue).toArray();
     }
 
+    /**
+     * Takes the bytes the router handed over in memory for {@code in} ({@link LocalHandoff}); if they are not here,
+     * reads its record again from Kafka, and checks it against the digest the router checked it by.
+     */
+    private void receive(ChunkInput in) {
+        byte[] bytes = LocalHandoff.take(job, in.handoff);
+        in.handoff = 0;
+        if (bytes != null) {
+            in.data = bytes;
+            handedOver.inc();
+            return;
+        }
+        String source = in.sourceTopic + "/" + in.sourcePartition + "@" + in.sourceOffset;
+        ByteBuffer data;
+        boolean intact;
+        if (in.kind == ChunkInput.BASE) {
+            data = refetcher().fetch(source, ModelChunk.class).getData();
+            intact = Digests.matchesModelChunk(data, in.digest);
+        } else {
+            data = refetcher().fetch(source).getData();
+            intact = Digests.matchesUpdateChunk(data, in.digest);
+        }
+        if (!intact) {
+            throw new IllegalStateException("the record at " + source + " no longer matches the digest it was checked by");
+        }
+        readAgain.inc();
+        LOG.debug("chunk {}/{} read again from {}: its bytes were not handed over here", in.round, in.chunk, source);
+        in.wrapData(data);
+    }
+
+    private UpdateRefetcher refetcher() {
+        if (refetcher == null) {
+            refetcher = new UpdateRefetcher(bootstrapServers);
+        }
+        return refetcher;
+    }
+
     @Override
     public void close() throws Exception {
+        if (job != null) {
+            LocalHandoff.deregister(job, subtask, attempt);
+        }
         if (refetcher != null) {
             refetcher.close();
         }

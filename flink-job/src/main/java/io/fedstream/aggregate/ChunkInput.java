@@ -38,6 +38,11 @@ public class ChunkInput {
     public int dataOffset;
     public int dataLength;
     public String digest;
+    /**
+     * UPDATE, BASE: non-zero if the router parked the bytes in this JVM for the aggregator ({@link LocalHandoff})
+     * and {@link #data} is empty on the way; {@link #dataOffset} and {@link #dataLength} describe the parked array.
+     */
+    public long handoff;
     /** PLAN: selected clients; DISTRIBUTE: recipients. */
     public String[] clients;
     /** DECISION: the encoded RoundDecision. */

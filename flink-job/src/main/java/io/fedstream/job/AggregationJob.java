@@ -46,6 +46,8 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  *
  * The loop from the aggregators back to the coordinator (a chunk is done) and from one round's output to the
  * next round's base model runs through Kafka, so every step of a federation is a record that can be replayed.
+ * Chunk data crosses the keyBy exchange as a reference only when its aggregator runs in the router's JVM: the
+ * bytes are handed over in memory ({@link io.fedstream.aggregate.LocalHandoff}).
  */
 public final class AggregationJob {
     private AggregationJob() {}

@@ -1,6 +1,7 @@
 package io.fedstream.validate;
 
 import io.fedstream.aggregate.ChunkInput;
+import io.fedstream.aggregate.LocalHandoff;
 import io.fedstream.avro.ModelChunk;
 import io.fedstream.avro.UpdateChunk;
 import io.fedstream.chunk.Digests;
@@ -14,6 +15,7 @@ import io.fedstream.wire.WireRecord;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.api.common.JobID;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -40,6 +42,7 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
     private final String federation;
     private transient Topics topics;
     private transient Counter rejected;
+    private transient JobID job;
 
     public Router(String federation) {
         this.federation = federation;
@@ -49,6 +52,7 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
     public void open(OpenContext ctx) {
         topics = new Topics(federation);
         rejected = getRuntimeContext().getMetricGroup().counter("recordsRejected");
+        job = getRuntimeContext().getJobInfo().getJobId();
     }
 
     @Override
@@ -91,7 +95,7 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
                             + mc.getVersion() + " does not hash to its digest", null, mc.getVersion());
                     return;
                 }
-                ctx.output(CHUNKS, baseChunk(mc, in));
+                ctx.output(CHUNKS, handOff(baseChunk(mc, in)));
                 // The coordinator writes a new model's manifest only once all its chunks are readable here.
                 out.collect(RoundEvent.modelChunkStored(mc.getVersion(), mc.getChunkIndex(), mc.getChunkDigest(), in.source()));
             } else if (type.equals("ModelManifest")) {
@@ -137,12 +141,27 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
                 ChunkInput chunk = updateChunk(uc, in);
                 out.collect(RoundEvent.chunkSeen(uc.getRound(), uc.getClientId(), uc.getChunkIndex(), uc.getOffset(),
                         chunk.valueCount(), uc.getChunkDigest(), uc.getSampleCount(), uc.getBaseModelDigest(), in.source()));
-                ctx.output(CHUNKS, chunk);
+                ctx.output(CHUNKS, handOff(chunk));
             }
             case "UpdateCommit", "EvalReport" -> out.collect(RoundEvent.of(type, in.value, in.source()));
             default -> reject(ctx, out, in, RejectReason.WRONG_TOPIC, type + " does not belong on a client topic", topicClient, round);
         }
     }
+
+    /**
+     * The chunk with its bytes parked for its aggregator, if that runs in this JVM ({@link LocalHandoff}): only
+     * the reference then crosses the exchange. Otherwise the chunk as it is.
+     */
+    private ChunkInput handOff(ChunkInput c) {
+        long id = c.data.length == 0 ? 0 : LocalHandoff.park(job, c.key(), c.data);
+        if (id != 0) {
+            c.handoff = id;
+            c.data = NO_BYTES;
+        }
+        return c;
+    }
+
+    private static final byte[] NO_BYTES = new byte[0];
 
     /** Null if the chunk passes the stateless checks, else "REASON:detail". */
     static String checkUpdateChunk(UpdateChunk uc) {

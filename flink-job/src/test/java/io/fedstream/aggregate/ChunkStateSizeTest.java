@@ -182,7 +182,8 @@ class ChunkStateSizeTest {
         return out.length();
     }
 
-    private static ChunkInput order(int kind) {
+    /** An input of {@code kind} for chunk 0 of round 0, of a one-chunk model (the handoff test's too). */
+    static ChunkInput order(int kind) {
         ChunkInput in = new ChunkInput();
         in.kind = kind;
         in.round = 0;
