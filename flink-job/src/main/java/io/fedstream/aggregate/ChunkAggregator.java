@@ -65,7 +65,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
     private transient Counter finished;
     private transient Counter handedOver;
     private transient Counter readAgain;
-    private transient UpdateRefetcher refetcher;
+    private transient ChunkRefetcher refetcher;
     private transient float[] deltaBuffer;
     private transient ArrayPool pool;
     private transient JobID job;
@@ -216,7 +216,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         s.sum.add(deltaBuffer, in.sampleCount);
         int pos = -Arrays.binarySearch(s.contributors, in.clientId) - 1;
         s.contributors = insert(s.contributors, pos, in.clientId);
-        s.contributorSources = insert(s.contributorSources, pos, in.sourceTopic + "/" + in.sourcePartition + "@" + in.sourceOffset);
+        s.contributorSources = insert(s.contributorSources, pos, in.source());
         long[] samples = new long[s.contributorSamples.length + 1];
         System.arraycopy(s.contributorSamples, 0, samples, 0, pos);
         samples[pos] = in.sampleCount;
@@ -321,7 +321,7 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
             handedOver.inc();
             return;
         }
-        String source = in.sourceTopic + "/" + in.sourcePartition + "@" + in.sourceOffset;
+        String source = in.source();
         ByteBuffer data;
         boolean intact;
         if (in.kind == ChunkInput.BASE) {
@@ -339,9 +339,9 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         in.wrapData(data);
     }
 
-    private UpdateRefetcher refetcher() {
+    private ChunkRefetcher refetcher() {
         if (refetcher == null) {
-            refetcher = new UpdateRefetcher(bootstrapServers);
+            refetcher = new ChunkRefetcher(bootstrapServers);
         }
         return refetcher;
     }

@@ -107,6 +107,11 @@ public class ChunkInput {
         return reuse;
     }
 
+    /** Where an UPDATE or BASE record came from, as "topic/partition@offset" ({@link ChunkRefetcher} reads it). */
+    public String source() {
+        return sourceTopic + "/" + sourcePartition + "@" + sourceOffset;
+    }
+
     /** Round in the high 32 bits, chunk in the low: one key per (round, chunk). */
     public static long key(int round, int chunk) {
         return ((long) round << 32) | (chunk & 0xffffffffL);

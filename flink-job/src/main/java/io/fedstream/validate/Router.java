@@ -36,6 +36,9 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
     public static final OutputTag<ChunkInput> CHUNKS = new OutputTag<>("chunks") {};
     public static final OutputTag<Routed> REJECTS = new OutputTag<>("rejects") {};
 
+    /** What a chunk carries through the exchange in place of bytes handed over in memory. */
+    private static final byte[] NO_BYTES = new byte[0];
+
     /** An update claiming more samples than this is treated as an attack or a bug. */
     public static final long MAX_SAMPLES = 1_000_000_000L;
 
@@ -160,8 +163,6 @@ public final class Router extends ProcessFunction<WireRecord, RoundEvent> {
         }
         return c;
     }
-
-    private static final byte[] NO_BYTES = new byte[0];
 
     /** Null if the chunk passes the stateless checks, else "REASON:detail". */
     static String checkUpdateChunk(UpdateChunk uc) {

@@ -20,11 +20,11 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * is the rare path that keeps the common one streaming and flat in memory. It also reads a chunk whose bytes the
  * router handed over in memory ({@link LocalHandoff}) when they are not there to take.
  */
-final class UpdateRefetcher implements AutoCloseable {
+final class ChunkRefetcher implements AutoCloseable {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private final KafkaConsumer<byte[], byte[]> consumer;
 
-    UpdateRefetcher(String bootstrapServers) {
+    ChunkRefetcher(String bootstrapServers) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
