@@ -114,7 +114,7 @@ public final class LocalHandoff {
         return p.bytes();
     }
 
-    /** Bytes parked for {@code job} now (for tests and metrics). */
+    /** Bytes parked for {@code job} now. */
     public static long parkedBytes(JobID job) {
         Registry r = JOBS.get(job);
         return r == null ? 0 : r.parkedBytes.get();
