@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.TaskInfo;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
@@ -97,11 +98,11 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         // Bounded by what the subtask's chunks held at once anyway (a released array was in use); the cap only
         // guards a heap shared with other jobs.
         pool = new ArrayPool(Runtime.getRuntime().maxMemory() / 8);
+        TaskInfo task = getRuntimeContext().getTaskInfo();
         job = getRuntimeContext().getJobInfo().getJobId();
-        subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
-        attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
-        LocalHandoff.register(job, subtask, attempt, getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks(),
-                getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks());
+        subtask = task.getIndexOfThisSubtask();
+        attempt = task.getAttemptNumber();
+        LocalHandoff.register(job, subtask, attempt, task.getNumberOfParallelSubtasks(), task.getMaxNumberOfParallelSubtasks());
     }
 
     @Override

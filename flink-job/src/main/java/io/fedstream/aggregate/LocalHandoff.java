@@ -48,6 +48,15 @@ public final class LocalHandoff {
             this.parallelism = parallelism;
             this.maxParallelism = maxParallelism;
         }
+
+        /** Removes what is parked under {@code id}, keeping the count of parked bytes; null if nothing is. */
+        Parked unpark(long id) {
+            Parked p = parked.remove(id);
+            if (p != null) {
+                parkedBytes.addAndGet(-p.bytes().length);
+            }
+            return p;
+        }
     }
 
     private record Parked(int subtask, byte[] bytes) { }
@@ -61,13 +70,11 @@ public final class LocalHandoff {
                 existing != null && existing.parallelism == parallelism && existing.maxParallelism == maxParallelism
                         ? existing : new Registry(parallelism, maxParallelism));
         r.subtasks.put(subtask, attempt);
-        r.parked.entrySet().removeIf(e -> {
-            if (e.getValue().subtask() != subtask) {
-                return false;
+        for (Map.Entry<Long, Parked> e : r.parked.entrySet()) {
+            if (e.getValue().subtask() == subtask) {
+                r.unpark(e.getKey());
             }
-            r.parkedBytes.addAndGet(-e.getValue().bytes().length);
-            return true;
-        });
+        }
     }
 
     /** An aggregator subtask closes; the job's registry goes with its last subtask here. */
@@ -106,12 +113,8 @@ public final class LocalHandoff {
         if (r == null) {
             return null;
         }
-        Parked p = r.parked.remove(id);
-        if (p == null) {
-            return null;
-        }
-        r.parkedBytes.addAndGet(-p.bytes().length);
-        return p.bytes();
+        Parked p = r.unpark(id);
+        return p == null ? null : p.bytes();
     }
 
     /** Bytes parked for {@code job} now. */
