@@ -260,6 +260,8 @@ public final class ChunkAggregator extends KeyedProcessFunction<Long, ChunkInput
         int chunk = in.chunk;
         byte[] nextData = Floats.toBytes(next, 0, next.length);
         EncodedChunk encoded = encode(s, nextData, Digests.sha256Hex(nextData), d.getRound() + 1, chunk, d.getChunkCount());
+        // Noted before the chunk leaves, so the router finds the note when it reads the chunk back.
+        LocalHandoff.wrote(job, d.getRound() + 1, chunk, encoded.digest(), nextData);
         out.collect(Routed.of(topics.models(), String.valueOf(chunk), encoded.value()));
         ChunkAggregated done = ChunkAggregated.newBuilder()
                 .setFederation(federation).setRound(d.getRound()).setVersion(d.getRound() + 1)

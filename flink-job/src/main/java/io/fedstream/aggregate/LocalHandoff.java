@@ -1,8 +1,11 @@
 package io.fedstream.aggregate;
 
+import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 
@@ -19,6 +22,10 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
  * its bytes are not here (a checkpoint restored the reference but not this JVM's memory, or a restarted subtask
  * dropped what an earlier attempt had parked). Parked bytes are never snapshotted: with aligned checkpoints every
  * reference emitted before a barrier is taken before the aggregator's snapshot.
+ *
+ * <p>The other way round, the aggregators note the model chunks they hashed and wrote ({@link #wrote}), so that the
+ * router, reading one back from the models topic, checks it by a CRC32C of its bytes instead of a second SHA-256
+ * ({@link #readBackMatches}); a chunk not noted here is hashed as before.
  *
  * <p>Scope: one registry per job and class loader. Jobs of one session cluster load their own copy of this class;
  * jobs that share a class path (MiniClusters in one JVM) are told apart by their {@link JobID}.
@@ -43,6 +50,9 @@ public final class LocalHandoff {
         final Map<Integer, Integer> subtasks = new ConcurrentHashMap<>();
         final Map<Long, Parked> parked = new ConcurrentHashMap<>();
         final AtomicLong parkedBytes = new AtomicLong();
+        /** Model chunks written here and not yet read back, by {@link #chunkKey}. */
+        final Map<Long, Written> written = new ConcurrentHashMap<>();
+        final AtomicInteger newestWritten = new AtomicInteger(Integer.MIN_VALUE);
 
         Registry(int parallelism, int maxParallelism) {
             this.parallelism = parallelism;
@@ -60,6 +70,8 @@ public final class LocalHandoff {
     }
 
     private record Parked(int subtask, byte[] bytes) { }
+
+    private record Written(int version, String digest, int crc) { }
 
     /**
      * An aggregator subtask opens here. Whatever an earlier attempt of it left parked is dropped: its references
@@ -121,5 +133,46 @@ public final class LocalHandoff {
     public static long parkedBytes(JobID job) {
         Registry r = JOBS.get(job);
         return r == null ? 0 : r.parkedBytes.get();
+    }
+
+    /**
+     * An aggregator here wrote chunk {@code chunk} of model {@code version}, whose bytes hash to {@code digest}.
+     * Noted with their CRC32C until the router reads the chunk back; a note of a version older than the one
+     * before the newest noted is dropped, so notes that are never read back here (the models topic's partition
+     * is read in another JVM) stay a handful of small records.
+     */
+    public static void wrote(JobID job, int version, int chunk, String digest, byte[] bytes) {
+        Registry r = JOBS.get(job);
+        if (r == null) {
+            return;
+        }
+        r.written.put(chunkKey(version, chunk), new Written(version, digest, crc32c(ByteBuffer.wrap(bytes))));
+        if (r.newestWritten.getAndAccumulate(version, Math::max) < version) {
+            r.written.values().removeIf(w -> w.version() < version - 1);
+        }
+    }
+
+    /**
+     * Whether {@code bytes}, read back from the models topic as chunk {@code chunk} of model {@code version} with
+     * {@code digest}, are the bytes an aggregator here hashed to that digest and wrote: the same CRC32C. The note
+     * is used once. False when there is none or it differs; the caller then hashes the bytes.
+     */
+    public static boolean readBackMatches(JobID job, int version, int chunk, String digest, ByteBuffer bytes) {
+        Registry r = JOBS.get(job);
+        if (r == null) {
+            return false;
+        }
+        Written w = r.written.remove(chunkKey(version, chunk));
+        return w != null && w.digest().equals(digest) && w.crc() == crc32c(bytes);
+    }
+
+    private static long chunkKey(int version, int chunk) {
+        return ((long) version << 32) | (chunk & 0xFFFFFFFFL);
+    }
+
+    private static int crc32c(ByteBuffer bytes) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes.duplicate());
+        return (int) crc.getValue();
     }
 }

@@ -1,9 +1,14 @@
 package io.fedstream.aggregate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fedstream.chunk.Digests;
+import java.nio.ByteBuffer;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
@@ -92,5 +97,59 @@ class LocalHandoffTest {
         assertEquals(0, LocalHandoff.parkedBytes(job));
         assertNull(LocalHandoff.take(job, id));
         assertEquals(0, LocalHandoff.park(job, keyOf(0), new byte[10]));
+    }
+
+    private static byte[] modelBytes(int seed) {
+        byte[] b = new byte[4096];
+        new java.util.Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void aWrittenChunkReadBackWithTheSameBytesMatchesOnce() {
+        LocalHandoff.register(job, 0, 0, PARALLELISM, MAX_PARALLELISM);
+        byte[] bytes = modelBytes(1);
+        String digest = Digests.sha256Hex(bytes);
+        LocalHandoff.wrote(job, 4, 7, digest, bytes);
+        // Read back as a slice of a larger record, as the router sees it.
+        byte[] record = new byte[bytes.length + 100];
+        System.arraycopy(bytes, 0, record, 60, bytes.length);
+        assertTrue(LocalHandoff.readBackMatches(job, 4, 7, digest, ByteBuffer.wrap(record, 60, bytes.length).slice()));
+        // The note is used once: the same chunk read again is hashed.
+        assertFalse(LocalHandoff.readBackMatches(job, 4, 7, digest, ByteBuffer.wrap(bytes)));
+    }
+
+    @Test
+    void otherBytesAnotherDigestOrAnotherChunkDoNotMatch() {
+        LocalHandoff.register(job, 0, 0, PARALLELISM, MAX_PARALLELISM);
+        byte[] bytes = modelBytes(2);
+        String digest = Digests.sha256Hex(bytes);
+        byte[] flipped = bytes.clone();
+        flipped[100] ^= 1;
+        LocalHandoff.wrote(job, 4, 7, digest, bytes);
+        assertFalse(LocalHandoff.readBackMatches(job, 4, 7, digest, ByteBuffer.wrap(flipped)));
+        LocalHandoff.wrote(job, 4, 7, digest, bytes);
+        assertFalse(LocalHandoff.readBackMatches(job, 4, 7, Digests.sha256Hex(flipped), ByteBuffer.wrap(bytes)));
+        LocalHandoff.wrote(job, 4, 7, digest, bytes);
+        assertFalse(LocalHandoff.readBackMatches(job, 4, 8, digest, ByteBuffer.wrap(bytes)));
+        assertFalse(LocalHandoff.readBackMatches(job, 5, 7, digest, ByteBuffer.wrap(bytes)));
+        assertFalse(LocalHandoff.readBackMatches(new JobID(), 4, 7, digest, ByteBuffer.wrap(bytes)));
+        assertTrue(LocalHandoff.readBackMatches(job, 4, 7, digest, ByteBuffer.wrap(bytes)));
+    }
+
+    @Test
+    void notesOfOlderModelsAreDroppedAndNothingIsNotedWithoutAnAggregatorHere() {
+        byte[] bytes = modelBytes(3);
+        String digest = Digests.sha256Hex(bytes);
+        LocalHandoff.wrote(job, 1, 0, digest, bytes);
+        LocalHandoff.register(job, 0, 0, PARALLELISM, MAX_PARALLELISM);
+        assertFalse(LocalHandoff.readBackMatches(job, 1, 0, digest, ByteBuffer.wrap(bytes)));
+        LocalHandoff.wrote(job, 1, 0, digest, bytes);
+        LocalHandoff.wrote(job, 2, 0, digest, bytes);
+        LocalHandoff.wrote(job, 3, 0, digest, bytes);
+        // Version 3 keeps the notes of 2 and drops those of 1, which were never read back here.
+        assertFalse(LocalHandoff.readBackMatches(job, 1, 0, digest, ByteBuffer.wrap(bytes)));
+        assertTrue(LocalHandoff.readBackMatches(job, 2, 0, digest, ByteBuffer.wrap(bytes)));
+        assertTrue(LocalHandoff.readBackMatches(job, 3, 0, digest, ByteBuffer.wrap(bytes)));
     }
 }

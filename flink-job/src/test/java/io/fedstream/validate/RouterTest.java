@@ -2,10 +2,12 @@ package io.fedstream.validate;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fedstream.aggregate.ChunkInput;
+import io.fedstream.aggregate.LocalHandoff;
 import io.fedstream.avro.CheckIn;
 import io.fedstream.avro.ChunkAggregated;
 import io.fedstream.avro.EvalReport;
@@ -33,6 +35,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.flink.api.common.JobID;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
@@ -230,6 +233,45 @@ class RouterTest {
         mc.setChunkDigest(Digests.sha256Hex(new byte[] {9}));
         WireRecord in = feed(T.models(), mc);
         singleReject(RejectReason.DIGEST_MISMATCH, in, null, 4);
+    }
+
+    /**
+     * A model chunk that an aggregator in this JVM noted as written is checked by its checksum, and the note is
+     * used up; a chunk whose bytes differ from the noted ones is hashed, and rejected.
+     */
+    @Test
+    void aModelChunkNotedAsWrittenHereIsCheckedByTheNote() throws Exception {
+        ModelChunk mc = new ModelChunker(FED, 4, ModelSpec.flat("w", 6), new float[] {1, 2, 3, 4, 5, 6}, 4).chunk(1);
+        byte[] written = Floats.bytesOf(mc.getData());
+        JobID job = noteWritten(mc.getChunkDigest(), written);
+        try {
+            feed(T.models(), mc);
+            assertTrue(rejects().isEmpty());
+            assertEquals("ModelChunkStored", main().get(0).type);
+            assertFalse(LocalHandoff.readBackMatches(job, 4, 1, mc.getChunkDigest(), ByteBuffer.wrap(written)),
+                    "the router used the note");
+        } finally {
+            LocalHandoff.deregister(job, 0, 0);
+        }
+
+        reset();
+        ModelChunk tampered = new ModelChunker(FED, 4, ModelSpec.flat("w", 6), new float[] {1, 2, 3, 4, 5, 7}, 4).chunk(1);
+        tampered.setChunkDigest(mc.getChunkDigest());
+        job = noteWritten(mc.getChunkDigest(), written);
+        try {
+            WireRecord in = feed(T.models(), tampered);
+            singleReject(RejectReason.DIGEST_MISMATCH, in, null, 4);
+        } finally {
+            LocalHandoff.deregister(job, 0, 0);
+        }
+    }
+
+    /** Notes chunk 1 of model 4 as written by an aggregator of the harness's job, which registers for it. */
+    private JobID noteWritten(String digest, byte[] bytes) {
+        JobID job = harness.getEnvironment().getJobID();
+        LocalHandoff.register(job, 0, 0, 1, 128);
+        LocalHandoff.wrote(job, 4, 1, digest, bytes);
+        return job;
     }
 
     @Test
