@@ -1,11 +1,11 @@
 package io.fedstream.aggregate;
 
+import io.fedstream.chunk.Digests;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.CRC32C;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 
@@ -146,7 +146,7 @@ public final class LocalHandoff {
         if (r == null) {
             return;
         }
-        r.written.put(chunkKey(version, chunk), new Written(version, digest, crc32c(ByteBuffer.wrap(bytes))));
+        r.written.put(chunkKey(version, chunk), new Written(version, digest, Digests.crc32c(ByteBuffer.wrap(bytes))));
         if (r.newestWritten.getAndAccumulate(version, Math::max) < version) {
             r.written.values().removeIf(w -> w.version() < version - 1);
         }
@@ -163,16 +163,10 @@ public final class LocalHandoff {
             return false;
         }
         Written w = r.written.remove(chunkKey(version, chunk));
-        return w != null && w.digest().equals(digest) && w.crc() == crc32c(bytes);
+        return w != null && w.digest().equals(digest) && w.crc() == Digests.crc32c(bytes);
     }
 
     private static long chunkKey(int version, int chunk) {
         return ((long) version << 32) | (chunk & 0xFFFFFFFFL);
-    }
-
-    private static int crc32c(ByteBuffer bytes) {
-        CRC32C crc = new CRC32C();
-        crc.update(bytes.duplicate());
-        return (int) crc.getValue();
     }
 }

@@ -46,9 +46,14 @@ public final class Digests {
 
     /** An update chunk's digest: {@code crc32c:} and the CRC32C of its bytes in 8 hex digits. */
     public static String updateChunkDigest(ByteBuffer bytes) {
+        return CRC32C_PREFIX + HexFormat.of().toHexDigits(crc32c(bytes));
+    }
+
+    /** The CRC32C (Castagnoli) of the buffer's remaining bytes; its position is left as it is. */
+    public static int crc32c(ByteBuffer bytes) {
         CRC32C crc = new CRC32C();
         crc.update(bytes.duplicate());
-        return CRC32C_PREFIX + HexFormat.of().toHexDigits((int) crc.getValue());
+        return (int) crc.getValue();
     }
 
     public static String updateChunkDigest(byte[] bytes) {
