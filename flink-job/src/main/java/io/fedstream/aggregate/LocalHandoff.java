@@ -50,7 +50,7 @@ public final class LocalHandoff {
         final Map<Integer, Integer> subtasks = new ConcurrentHashMap<>();
         final Map<Long, Parked> parked = new ConcurrentHashMap<>();
         final AtomicLong parkedBytes = new AtomicLong();
-        /** Model chunks written here and not yet read back, by {@link #chunkKey}. */
+        /** Model chunks written here and not yet read back, by {@link ChunkInput#key} of (version, chunk). */
         final Map<Long, Written> written = new ConcurrentHashMap<>();
         final AtomicInteger newestWritten = new AtomicInteger(Integer.MIN_VALUE);
 
@@ -146,7 +146,7 @@ public final class LocalHandoff {
         if (r == null) {
             return;
         }
-        r.written.put(chunkKey(version, chunk), new Written(version, digest, Digests.crc32c(ByteBuffer.wrap(bytes))));
+        r.written.put(ChunkInput.key(version, chunk), new Written(version, digest, Digests.crc32c(ByteBuffer.wrap(bytes))));
         if (r.newestWritten.getAndAccumulate(version, Math::max) < version) {
             r.written.values().removeIf(w -> w.version() < version - 1);
         }
@@ -162,11 +162,7 @@ public final class LocalHandoff {
         if (r == null) {
             return false;
         }
-        Written w = r.written.remove(chunkKey(version, chunk));
+        Written w = r.written.remove(ChunkInput.key(version, chunk));
         return w != null && w.digest().equals(digest) && w.crc() == Digests.crc32c(bytes);
-    }
-
-    private static long chunkKey(int version, int chunk) {
-        return ((long) version << 32) | (chunk & 0xFFFFFFFFL);
     }
 }
